@@ -1,0 +1,233 @@
+/// Protocol settings, grouped by concern. Start from a preset (`.lan`, `.wan`,
+/// `.local`) and override what you must; every default is explained where it is set.
+///
+/// The one number to read first is `pauseTolerance`: a paused node and a crashed one
+/// look the same until the pause ends, so no preset can detect a crash faster than the
+/// pause it tolerates. Each preset states its tolerance and spends the rest on speed.
+public struct Configuration: Sendable, Equatable {
+    public var probe: Probe
+    public var phi: Phi
+    public var lifeguard: Lifeguard
+    public var gossip: Gossip
+    public var quorum: Quorum
+
+    public init(probe: Probe, phi: Phi, lifeguard: Lifeguard, gossip: Gossip, quorum: Quorum) {
+        self.probe = probe
+        self.phi = phi
+        self.lifeguard = lifeguard
+        self.gossip = gossip
+        self.quorum = quorum
+    }
+
+    /// Who probes whom, and how often.
+    public struct Probe: Sendable, Equatable {
+        /// Observers per member (K). Each member is watched by this many peers chosen
+        /// by K hash rings over the view, and watches as many, whatever the cluster size.
+        public var observers: Int
+        /// How often an observer probes each of its subjects. Probes to the K subjects
+        /// are spread evenly over the period.
+        public var period: Duration
+        /// How long to wait for a direct ack before asking relays (scaled by health).
+        public var timeout: Duration
+        /// How many relays receive a `ping-req` when a direct probe is late.
+        public var indirectProbes: Int
+        /// A relay sends `nack` after this share of `timeout` (Lifeguard: 80%).
+        public var nackRatio: Double
+        /// Also probe one random member (round robin) every this many periods, so that
+        /// gossip reaches beyond the ring neighbours; `0` turns it off.
+        public var randomProbeEvery: Int
+
+        public init(
+            observers: Int, period: Duration, timeout: Duration, indirectProbes: Int,
+            nackRatio: Double, randomProbeEvery: Int
+        ) {
+            self.observers = observers
+            self.period = period
+            self.timeout = timeout
+            self.indirectProbes = indirectProbes
+            self.nackRatio = nackRatio
+            self.randomProbeEvery = randomProbeEvery
+        }
+    }
+
+    /// Phi-accrual failure detection per subject (Hayashibara et al. 2004, with Akka's
+    /// minimum standard deviation and acceptable pause).
+    public struct Phi: Sendable, Equatable {
+        /// Suspect when phi reaches this (8 ≈ a 1e-8 chance the heartbeat is merely late).
+        public var threshold: Double
+        /// Inter-arrival samples kept per subject.
+        public var windowSize: Int
+        /// Floor on the standard deviation, so a very regular link does not make a
+        /// few milliseconds of jitter look like a failure.
+        public var minStdDeviation: Duration
+        /// Silence added to the mean before phi grows: the pause tolerated for free.
+        public var acceptablePause: Duration
+
+        public init(threshold: Double, windowSize: Int, minStdDeviation: Duration, acceptablePause: Duration) {
+            self.threshold = threshold
+            self.windowSize = windowSize
+            self.minStdDeviation = minStdDeviation
+            self.acceptablePause = acceptablePause
+        }
+    }
+
+    /// Lifeguard (Dadgar et al. 2018): local health and suspicion timeouts.
+    public struct Lifeguard: Sendable, Equatable {
+        /// Highest local health score (Lifeguard's S); timeouts scale by `score + 1`.
+        public var maxHealthScore: Int
+        /// An observer whose score is above this does not vote.
+        public var voteHealthLimit: Int
+        /// Shortest suspicion window, reached when every other observer confirmed.
+        public var suspicionMin: Duration
+        /// Longest suspicion window, with no independent confirmation.
+        public var suspicionMax: Duration
+
+        public init(maxHealthScore: Int, voteHealthLimit: Int, suspicionMin: Duration, suspicionMax: Duration) {
+            self.maxHealthScore = maxHealthScore
+            self.voteHealthLimit = voteHealthLimit
+            self.suspicionMin = suspicionMin
+            self.suspicionMax = suspicionMax
+        }
+    }
+
+    /// Dissemination and anti-entropy.
+    public struct Gossip: Sendable, Equatable {
+        /// Largest datagram the core builds, in bytes (before the agent's sealing
+        /// overhead, which `sealOverhead` reserves).
+        public var mtu: Int
+        /// Bytes reserved for the agent's seal (header, nonce, tag).
+        public var sealOverhead: Int
+        /// Each update is sent `retransmitMultiplier * ceil(log10(N + 1))` times.
+        public var retransmitMultiplier: Int
+        /// How often to run a digest push-pull with one random member. Scaled up
+        /// linearly past 64 members so its bytes per node stay flat as N grows.
+        public var syncInterval: Duration
+
+        public init(mtu: Int, sealOverhead: Int, retransmitMultiplier: Int, syncInterval: Duration) {
+            self.mtu = mtu
+            self.sealOverhead = sealOverhead
+            self.retransmitMultiplier = retransmitMultiplier
+            self.syncInterval = syncInterval
+        }
+    }
+
+    /// Turning suspicions into a failure.
+    public struct Quorum: Sendable, Equatable {
+        /// A member that refuted this many suspicions within `flapWindow` is flapping
+        /// (a gray failure): its observers vote as soon as they suspect it again,
+        /// without waiting out the window, so it ends failed instead of oscillating.
+        public var flapLimit: Int
+        public var flapWindow: Duration
+        /// An observer that currently suspects more than this share of the live
+        /// members is probably on the small side of a partition: it does not vote.
+        public var maxSuspectShareToVote: Double
+
+        public init(flapLimit: Int, flapWindow: Duration, maxSuspectShareToVote: Double) {
+            self.flapLimit = flapLimit
+            self.flapWindow = flapWindow
+            self.maxSuspectShareToVote = maxSuspectShareToVote
+        }
+    }
+}
+
+extension Configuration {
+    /// A data-centre network (default). Tolerates a process pause of about 1.5 s;
+    /// a crash is failed everywhere about 1 s after that.
+    public static let lan = Configuration(
+        probe: Probe(
+            observers: 5,  // Akka/Rapid use 5-10; 5 keeps each node at 10 probes/s
+            period: .milliseconds(500),
+            timeout: .milliseconds(200),  // LAN RTT is well under 1 ms; 200 ms covers GC and load
+            indirectProbes: 3,  // memberlist's IndirectChecks
+            nackRatio: 0.8,  // Lifeguard
+            randomProbeEvery: 4
+        ),
+        phi: Phi(
+            threshold: 8,
+            windowSize: 100,
+            minStdDeviation: .milliseconds(100),
+            acceptablePause: .milliseconds(500)
+        ),
+        lifeguard: Lifeguard(
+            maxHealthScore: 8,  // memberlist's AwarenessMaxMultiplier
+            voteHealthLimit: 2,
+            suspicionMin: .milliseconds(500),
+            suspicionMax: .milliseconds(2000)
+        ),
+        gossip: Gossip(
+            mtu: 1400,
+            sealOverhead: 48,  // 1 version + 4 key id + 24 nonce + 16 tag, rounded up
+            retransmitMultiplier: 4,  // memberlist's RetransmitMult
+            syncInterval: .seconds(30)  // memberlist's PushPullInterval
+        ),
+        quorum: Quorum(
+            flapLimit: 6,
+            flapWindow: .seconds(120),
+            maxSuspectShareToVote: 0.5
+        )
+    )
+
+    /// Links across sites: slower probes, more patience. Tolerates a pause of ~6 s.
+    public static let wan = Configuration(
+        probe: Probe(
+            observers: 5,
+            period: .seconds(2),
+            timeout: .seconds(1),
+            indirectProbes: 3,
+            nackRatio: 0.8,
+            randomProbeEvery: 4
+        ),
+        phi: Phi(
+            threshold: 8,
+            windowSize: 100,
+            minStdDeviation: .milliseconds(300),
+            acceptablePause: .seconds(2)
+        ),
+        lifeguard: Lifeguard(
+            maxHealthScore: 8,
+            voteHealthLimit: 2,
+            suspicionMin: .seconds(2),
+            suspicionMax: .seconds(8)
+        ),
+        gossip: Gossip(mtu: 1400, sealOverhead: 48, retransmitMultiplier: 5, syncInterval: .seconds(60)),
+        quorum: Quorum(flapLimit: 6, flapWindow: .seconds(600), maxSuspectShareToVote: 0.5)
+    )
+
+    /// Loopback and tests on one machine: fast, and tolerant of little (~0.6 s).
+    public static let local = Configuration(
+        probe: Probe(
+            observers: 5,
+            period: .milliseconds(200),
+            timeout: .milliseconds(100),
+            indirectProbes: 2,
+            nackRatio: 0.8,
+            randomProbeEvery: 4
+        ),
+        phi: Phi(
+            threshold: 8,
+            windowSize: 100,
+            minStdDeviation: .milliseconds(50),
+            acceptablePause: .milliseconds(200)
+        ),
+        lifeguard: Lifeguard(
+            maxHealthScore: 8,
+            voteHealthLimit: 2,
+            suspicionMin: .milliseconds(200),
+            suspicionMax: .milliseconds(800)
+        ),
+        gossip: Gossip(mtu: 1400, sealOverhead: 48, retransmitMultiplier: 3, syncInterval: .seconds(15)),
+        quorum: Quorum(flapLimit: 6, flapWindow: .seconds(60), maxSuspectShareToVote: 0.5)
+    )
+
+    /// Looks a preset up by name (`lan`, `wan`, `local`).
+    public static func preset(named name: String) -> Configuration? {
+        switch name.lowercased() {
+        case "lan": .lan
+        case "wan": .wan
+        case "local": .local
+        default: nil
+        }
+    }
+
+    public static let presetNames = ["lan", "wan", "local"]
+}

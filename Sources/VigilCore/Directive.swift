@@ -1,0 +1,58 @@
+/// What the core asks its shell (agent or simulator) to do. Returned by every input.
+public enum Directive: Equatable, Sendable {
+    /// Send `packet` as one datagram (UDP); the core keeps it under the MTU.
+    case send(Packet, to: Address)
+    /// Send `packet` over a stream (TCP); used for sync, which may exceed the MTU.
+    case stream(Packet, to: Address)
+    /// Call `tick(now:)` at this instant. Replaces any wake-up asked for before.
+    case wake(at: Instant)
+    /// Tell the world (CLI `monitor`, logs, metrics, the simulator's bookkeeping).
+    case publish(MembershipEvent)
+}
+
+/// Something observable happened to the membership.
+public enum MembershipEvent: Equatable, Sendable {
+    /// A member's status or incarnation changed in this node's view
+    /// (`from == nil`: first heard of it).
+    case statusChanged(member: String, from: MemberStatus?, to: MemberStatus, incarnation: UInt64)
+    /// A member was declared failed here, with the certificate that proves it.
+    case failureCertified(FailureCertificate)
+    /// This node refuted a suspicion of itself by moving to `incarnation`.
+    case refuted(incarnation: UInt64)
+    /// This node learned a valid certificate against itself. It stops refuting and
+    /// voting; only a restart (a new, higher incarnation) brings it back.
+    case declaredFailed(FailureCertificate)
+    /// A known name showed up with a different identity key; the update was refused.
+    case identityConflict(name: String, address: Address)
+    /// This node's own probes all fail: it suspects itself, not the world, and does
+    /// not vote until it hears from peers again (`false` when that ends).
+    case isolated(Bool)
+    /// Lifeguard local health score changed (0 is healthy).
+    case healthChanged(score: Int)
+    /// A datagram was dropped before reaching the protocol, and why.
+    case dropped(reason: DropReason)
+}
+
+/// Why an input was dropped (counted by the shell's metrics).
+public enum DropReason: String, Equatable, Sendable, CaseIterable {
+    case malformed
+    case unknownSender
+    case wrongTarget
+    case badSignature
+    case staleSequence
+    case selfDeclaredFailed
+}
+
+/// The proof that `subject` at `incarnation` failed: more than half of its observers'
+/// signed votes. Any member can check it (`FailureCertificate.verify`).
+public struct FailureCertificate: Hashable, Sendable {
+    public var subject: String
+    public var incarnation: UInt64
+    public var votes: [Vote]
+
+    public init(subject: String, incarnation: UInt64, votes: [Vote]) {
+        self.subject = subject
+        self.incarnation = incarnation
+        self.votes = votes
+    }
+}

@@ -1,0 +1,165 @@
+import VigilCrypto
+
+/// One protocol message as it crosses the network, before sealing (the agent seals;
+/// the core never sees keys of the cluster keyring).
+///
+/// Every packet names its sender and carries one `Message` plus piggybacked
+/// `Update`s (SWIM's infection-style dissemination, §4.1). The binary layout lives
+/// in `WireCodec.swift`; message and update type numbers are append-only.
+public struct Packet: Equatable, Sendable {
+    /// The sending member's name.
+    public var sender: String
+    public var message: Message
+    /// Membership news riding along, most important first.
+    public var gossip: [Update]
+
+    public init(sender: String, message: Message, gossip: [Update] = []) {
+        self.sender = sender
+        self.message = message
+        self.gossip = gossip
+    }
+}
+
+/// The request/response part of a packet.
+public enum Message: Equatable, Sendable {
+    /// Are you there? (`target` names the intended receiver so a ping that reaches a
+    /// different node at a reused address is ignored, as memberlist does.)
+    case ping(seq: UInt32, target: String)
+    /// Answer to a ping (direct or relayed) with the same sequence number.
+    case ack(seq: UInt32)
+    /// Please ping `target` at `address` for me and forward its ack (SWIM §3.2).
+    case pingReq(seq: UInt32, target: String, address: Address)
+    /// Lifeguard §IV.A: the relay did not hear from the target in time; tells the
+    /// requester that the relay itself is alive, so its own health is not to blame.
+    case nack(seq: UInt32)
+    /// Anti-entropy and join (sent over a stream; may exceed the MTU).
+    case sync(Sync)
+}
+
+/// Push-pull state exchange. The initiator first sends only its digest; a peer whose
+/// digest differs answers with its full state and asks for the initiator's.
+public struct Sync: Equatable, Sendable {
+    /// `MembershipState.digest` of the sender's state (after merging what it got).
+    public var digest: UInt64
+    /// Whether the receiver should answer with its own full state if it differs.
+    public var replyWanted: Bool
+    /// The sender's full state, or `nil` for a digest-only opening.
+    public var state: MembershipState?
+
+    public init(digest: UInt64, replyWanted: Bool, state: MembershipState?) {
+        self.digest = digest
+        self.replyWanted = replyWanted
+        self.state = state
+    }
+}
+
+/// A full membership table with the proofs behind its terminal statuses.
+public struct MembershipState: Equatable, Sendable {
+    /// Every member the sender knows, with the status it believes.
+    public var members: [Member]
+    /// The votes behind every `failed` member in `members` (its certificate).
+    public var votes: [Vote]
+    /// The signed departures behind every `left` member in `members`.
+    public var departures: [Departure]
+
+    public init(members: [Member], votes: [Vote] = [], departures: [Departure] = []) {
+        self.members = members
+        self.votes = votes
+        self.departures = departures
+    }
+}
+
+/// A piece of membership news, gossiped on pings and acks.
+public enum Update: Equatable, Sendable {
+    /// The member is alive at this incarnation (join, refutation, new tags or address).
+    /// The carried `status` is ignored; the update always means `alive`.
+    case alive(Member)
+    /// `observer` suspects `subject` at `incarnation` (unsigned: it only starts timers
+    /// and asks the subject to refute).
+    case suspect(Suspicion)
+    /// A signed failure vote.
+    case vote(Vote)
+    /// A signed graceful leave.
+    case left(Departure)
+}
+
+/// An unsigned suspicion, gossiped so the subject can refute and other observers
+/// can count confirmations (Lifeguard §IV.B).
+public struct Suspicion: Hashable, Sendable {
+    public var subject: String
+    public var incarnation: UInt64
+    public var observer: String
+
+    public init(subject: String, incarnation: UInt64, observer: String) {
+        self.subject = subject
+        self.incarnation = incarnation
+        self.observer = observer
+    }
+}
+
+/// An observer's signed claim that `subject` at `incarnation` suspected for a full
+/// suspicion window without refuting. More than half of a subject's observers voting
+/// against one incarnation form its failure certificate.
+public struct Vote: Hashable, Sendable {
+    public var subject: String
+    public var incarnation: UInt64
+    public var observer: String
+    public var signature: Signature
+
+    public init(subject: String, incarnation: UInt64, observer: String, signature: Signature) {
+        self.subject = subject
+        self.incarnation = incarnation
+        self.observer = observer
+        self.signature = signature
+    }
+
+    /// The bytes an observer signs: a domain tag, then the fields, length-prefixed.
+    public static func signedBytes(subject: String, incarnation: UInt64, observer: String) -> [UInt8] {
+        var bytes: [UInt8] = Array("vigil.vote.v1".utf8)
+        bytes.appendLengthPrefixed(subject)
+        bytes.appendBigEndian(incarnation)
+        bytes.appendLengthPrefixed(observer)
+        return bytes
+    }
+
+    public var signedBytes: [UInt8] {
+        Self.signedBytes(subject: self.subject, incarnation: self.incarnation, observer: self.observer)
+    }
+}
+
+/// A member's signed, graceful departure at `incarnation`.
+public struct Departure: Hashable, Sendable {
+    public var name: String
+    public var incarnation: UInt64
+    public var signature: Signature
+
+    public init(name: String, incarnation: UInt64, signature: Signature) {
+        self.name = name
+        self.incarnation = incarnation
+        self.signature = signature
+    }
+
+    public static func signedBytes(name: String, incarnation: UInt64) -> [UInt8] {
+        var bytes: [UInt8] = Array("vigil.leave.v1".utf8)
+        bytes.appendLengthPrefixed(name)
+        bytes.appendBigEndian(incarnation)
+        return bytes
+    }
+
+    public var signedBytes: [UInt8] {
+        Self.signedBytes(name: self.name, incarnation: self.incarnation)
+    }
+}
+
+extension [UInt8] {
+    mutating func appendLengthPrefixed(_ string: String) {
+        let utf8 = Array(string.utf8)
+        self.appendBigEndian(UInt16(truncatingIfNeeded: utf8.count))
+        self.append(contentsOf: utf8)
+    }
+
+    mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+        var v = value.bigEndian
+        Swift.withUnsafeBytes(of: &v) { self.append(contentsOf: $0) }
+    }
+}
