@@ -3,11 +3,62 @@ import VigilCrypto
 /// One node's protocol engine: SWIM membership with phi-accrual detection, Lifeguard
 /// and a signed failure quorum. A value type that does no I/O and reads no clock:
 /// every input takes `now` and returns `Directive`s for the shell to carry out.
+///
+/// The flow of a failure (see DESIGN.md "Agreeing on a failure"):
+/// 1. each of a member's K observers probes it every `probe.period`; every ack is a
+///    phi-accrual heartbeat;
+/// 2. an observer whose latest probe round (direct and through relays) failed and whose
+///    phi crossed the threshold suspects the subject and gossips an unsigned suspicion;
+/// 3. the subject, on hearing it, refutes with a higher incarnation (SWIM §4.2);
+/// 4. an observer whose Lifeguard suspicion window (shrinking with each independent
+///    confirmation) ran out without refutation signs a vote;
+/// 5. votes from more than half of the subject's observers against one incarnation
+///    form a failure certificate; every member checks it and marks the subject failed.
 public struct Instance: Sendable {
     public let configuration: Configuration
-    public private(set) var me: Member
-    private let identity: SigningKey
-    private var rng: DeterministicRNG
+    /// This node's own record.
+    public internal(set) var me: Member
+    let identity: SigningKey
+    var rng: DeterministicRNG
+
+    /// Every other member this node knows of, by name.
+    var entries: [String: MemberEntry] = [:]
+    /// The subjects this node observes, with their phi detectors.
+    var watches: [String: SubjectWatch] = [:]
+    var pending: [UInt32: PendingProbe] = [:]
+    var relays: [UInt32: RelayedProbe] = [:]
+    var queue = BroadcastQueue()
+    var health: HealthScore
+    var nextSequence: UInt32 = 1
+
+    var started = false
+    var hasLeft = false
+    /// The certificate against this node's own incarnation, once one arrived.
+    var ownCertificate: FailureCertificate?
+    /// Votes against this node's current incarnation (it refutes unless they make a quorum).
+    var votesAgainstMe: [String: Vote] = [:]
+
+    var seeds: [Address] = []
+    var nextJoinAttempt: Instant = .distantFuture
+    var nextProbeAt: Instant = .distantFuture
+    var probeCursor = 0
+    var periodsSinceRandomProbe = 0
+    var randomOrder: [String] = []
+    var randomCursor = 0
+    var nextSyncAt: Instant = .distantFuture
+    /// The last ack or nack this node received: proof that its own network works.
+    var lastAckAt: Instant = .zero
+    var isolated = false
+    var requestedWake: Instant = .distantFuture
+
+    var topologyDirty = true
+    var rings = ObserverRings(k: 1, members: [String]())
+    var subjects: [String] = []
+    var liveOthers: [String] = []
+    var observersCache: [String: [String]] = [:]
+
+    var now: Instant = .zero
+    var output: [Directive] = []
 
     /// - Parameters:
     ///   - name: this node's name (the Nova compute host name).
@@ -29,43 +80,215 @@ public struct Instance: Sendable {
         self.configuration = configuration
         self.identity = identity
         self.rng = rng
+        self.health = HealthScore(max: configuration.lifeguard.maxHealthScore)
         self.me = Member(
             name: name, address: address, incarnation: incarnation, status: .alive, tags: tags,
             identityKey: identity.publicKey)
     }
 
+    // MARK: - Inputs
+
     /// Starts the protocol, joining through `seeds` (none for the first node).
+    /// Joining retries every few periods until some member answers.
     public mutating func start(joining seeds: [Address], now: Instant) -> [Directive] {
-        []
+        self.begin(now)
+        guard !self.started else { return self.finish() }
+        self.started = true
+        self.seeds = seeds.filter { $0 != self.me.address }
+        self.lastAckAt = now
+        self.nextProbeAt = now + self.configuration.probe.period.scaled(by: self.rng.nextUnit())
+        self.nextSyncAt = now + self.syncInterval().scaled(by: 0.5 + self.rng.nextUnit())
+        self.queue.enqueue(.alive(self.me), key: .member(self.me.name), priority: .own)
+        self.attemptJoin()
+        return self.finish()
     }
 
     /// Handles one decoded packet that arrived from `address`.
     public mutating func receive(_ packet: Packet, from address: Address, now: Instant) -> [Directive] {
-        []
+        self.begin(now)
+        guard self.started, !self.hasLeft else { return self.finish() }
+        guard packet.sender != self.me.name else {
+            self.publish(.dropped(reason: .malformed))
+            return self.finish()
+        }
+        var votesAgainstMe: [Vote] = []
+        for update in packet.gossip {
+            if case .vote(let vote) = update, vote.subject == self.me.name {
+                votesAgainstMe.append(vote)
+            } else {
+                self.apply(update)
+            }
+        }
+        if !votesAgainstMe.isEmpty {
+            self.applyVotesAgainstMe(votesAgainstMe)
+        }
+        switch packet.message {
+        case .ping(let seq, let target):
+            self.handlePing(seq: seq, target: target, from: address, sender: packet.sender)
+        case .ack(let seq):
+            self.handleAck(seq: seq)
+        case .pingReq(let seq, let target, let targetAddress):
+            self.handlePingReq(seq: seq, target: target, targetAddress: targetAddress, from: address)
+        case .nack(let seq):
+            self.handleNack(seq: seq)
+        case .sync(let sync):
+            self.handleSync(sync, from: address)
+        }
+        return self.finish()
     }
 
-    /// Runs whatever is due at `now` (probes, timeouts, suspicion windows, sync).
+    /// Runs whatever is due at `now`: probes, timeouts, suspicion windows, votes, sync.
     public mutating func tick(now: Instant) -> [Directive] {
-        []
+        self.begin(now)
+        guard self.started, !self.hasLeft else { return self.finish() }
+        self.compensateForOwnPause()
+        self.refreshTopologyIfNeeded()
+        self.expireRelays()
+        self.advancePendingProbes()
+        self.runProbeSlots()
+        self.evaluateSubjects()
+        self.checkIsolation()
+        if self.now >= self.nextSyncAt {
+            self.startSync()
+        }
+        if self.entries.isEmpty, !self.seeds.isEmpty, self.now >= self.nextJoinAttempt {
+            self.attemptJoin()
+        }
+        return self.finish()
     }
 
-    /// Leaves the cluster gracefully: gossips a signed departure.
+    /// Leaves the cluster gracefully: signs a departure and hands it to this node's
+    /// observers, subjects and a few others, who gossip it on. The shell should keep
+    /// the node reachable for about one more period, then stop it.
     public mutating func leave(now: Instant) -> [Directive] {
-        []
+        self.begin(now)
+        guard self.started, !self.hasLeft else { return self.finish() }
+        self.refreshTopologyIfNeeded()
+        let departure = Departure(
+            name: self.me.name, incarnation: self.me.incarnation,
+            signature: self.identity.sign(Departure.signedBytes(name: self.me.name, incarnation: self.me.incarnation)))
+        let old = self.me.status
+        self.me.status = .left
+        self.publish(.statusChanged(member: self.me.name, from: old, to: .left, incarnation: self.me.incarnation))
+        self.queue.enqueue(.left(departure), key: .member(self.me.name), priority: .own)
+        var targets = Set(self.subjects)
+        targets.formUnion(self.observers(of: self.me.name))
+        for name in self.liveOthers.shuffled(using: &self.rng).prefix(3) {
+            targets.insert(name)
+        }
+        for name in targets.sorted() {
+            guard let entry = self.entries[name] else { continue }
+            self.send(.ping(seq: self.takeSequence(), target: name), to: entry.member.address)
+        }
+        self.hasLeft = true
+        self.topologyDirty = true
+        return self.finish()
     }
+
+    // MARK: - Queries
 
     /// Every member this node knows, itself included, sorted by name.
     public var members: [Member] {
-        [self.me]
+        var all = self.entries.values.map(\.member)
+        all.append(self.me)
+        return all.sorted { $0.name < $1.name }
     }
 
     public func member(named name: String) -> Member? {
-        name == self.me.name ? self.me : nil
+        name == self.me.name ? self.me : self.entries[name]?.member
+    }
+
+    /// The failure certificate held for `name`, if it is failed here.
+    public func certificate(for name: String) -> FailureCertificate? {
+        name == self.me.name ? self.ownCertificate : self.entries[name]?.certificate
     }
 
     /// Lifeguard local health score (0 = healthy).
-    public var healthScore: Int { 0 }
+    public var healthScore: Int { self.health.score }
 
     /// Whether this node learned a valid failure certificate against itself.
-    public var isDeclaredFailed: Bool { false }
+    public var isDeclaredFailed: Bool { self.ownCertificate != nil }
+
+    /// Whether none of this node's probes are answered: it suspects itself.
+    public var isIsolated: Bool { self.isolated }
+
+    /// The members this node currently observes.
+    public var observedSubjects: [String] { self.subjects }
+
+    // MARK: - Plumbing
+
+    mutating func begin(_ now: Instant) {
+        self.now = max(self.now, now)
+        self.output.removeAll(keepingCapacity: true)
+    }
+
+    mutating func finish() -> [Directive] {
+        if self.started && !self.hasLeft {
+            let wake = self.nextDeadline()
+            self.requestedWake = wake
+            self.output.append(.wake(at: wake))
+        }
+        let out = self.output
+        self.output.removeAll(keepingCapacity: true)
+        return out
+    }
+
+    mutating func publish(_ event: MembershipEvent) {
+        self.output.append(.publish(event))
+    }
+
+    mutating func takeSequence() -> UInt32 {
+        let seq = self.nextSequence
+        self.nextSequence &+= 1
+        if self.nextSequence == 0 { self.nextSequence = 1 }
+        return seq
+    }
+
+    /// Sends `message` as a datagram, filling the rest of the MTU with gossip.
+    /// `leading` updates (the buddy system's news for the target) go first.
+    mutating func send(_ message: Message, to address: Address, leading: [Update] = []) {
+        let gossip = self.configuration.gossip
+        var budget =
+            gossip.mtu - gossip.sealOverhead - Packet.overhead(sender: self.me.name, message: message)
+        var updates: [Update] = []
+        for update in leading where update.encodedSize <= budget {
+            budget -= update.encodedSize
+            updates.append(update)
+        }
+        updates += self.queue.take(budget: budget, limit: self.retransmitLimit())
+        self.output.append(.send(Packet(sender: self.me.name, message: message, gossip: updates), to: address))
+    }
+
+    /// λ·⌈log10(N+1)⌉ transmissions per update (memberlist's retransmit limit).
+    func retransmitLimit() -> Int {
+        let n = Double(self.liveOthers.count + 2)
+        return self.configuration.gossip.retransmitMultiplier * max(1, Int(Math.log10(n).rounded(.up)))
+    }
+
+    mutating func changeHealth(by delta: Int) {
+        if self.health.apply(delta) {
+            self.publish(.healthChanged(score: self.health.score))
+        }
+    }
+
+    /// The earliest instant something is due.
+    func nextDeadline() -> Instant {
+        var next = min(self.nextProbeAt, self.nextSyncAt)
+        for probe in self.pending.values {
+            next = min(next, probe.indirectSent ? probe.finalDeadline : probe.directDeadline)
+        }
+        for relay in self.relays.values {
+            next = min(next, relay.nackSent ? relay.expiresAt : relay.nackAt)
+        }
+        for (name, watch) in self.watches where watch.suspects {
+            if let deadline = self.entries[name]?.suspicion?.deadline, watch.votedIncarnation == nil {
+                next = min(next, deadline)
+            }
+        }
+        if self.entries.isEmpty && !self.seeds.isEmpty {
+            next = min(next, self.nextJoinAttempt)
+        }
+        return max(next, self.now)
+    }
 }
+

@@ -1,0 +1,150 @@
+/// Updates waiting to ride on outgoing packets (SWIM §4.1 infection-style gossip).
+///
+/// Order: priority class first (own refutation, then failure news, then the rest),
+/// then fewest transmissions, then newest. Each update is sent at most
+/// `limit` times, where the caller derives `limit` from λ·⌈log10(N+1)⌉ (memberlist's
+/// retransmit rule). A newer update with the same key replaces the older one.
+///
+/// Buckets indexed by (priority, transmissions) with lazy deletion keep selection at
+/// O(updates taken), whatever the queue length.
+public struct BroadcastQueue: Sendable {
+    /// Dissemination priority: lower goes first.
+    public enum Priority: Int, Sendable, CaseIterable, Comparable {
+        /// This node's own `alive` (refutation) or `left`.
+        case own = 0
+        /// Suspicions, votes, departures of others.
+        case failureNews = 1
+        /// Joins, tag changes, everything else.
+        case routine = 2
+
+        public static func < (lhs: Priority, rhs: Priority) -> Bool {
+            lhs.rawValue < rhs.rawValue
+        }
+    }
+
+    /// What identifies an update for replacement: news about the same thing.
+    public enum Key: Hashable, Sendable {
+        /// Liveness of a member (alive / suspect by one observer / left).
+        case member(String)
+        /// One observer's suspicion of a subject.
+        case suspicion(subject: String, observer: String)
+        /// One observer's vote on a subject.
+        case vote(subject: String, observer: String)
+    }
+
+    private struct Item: Sendable {
+        var update: Update
+        var size: Int
+        var generation: UInt64
+        var priority: Priority
+        var transmissions: Int
+    }
+
+    private struct Slot: Sendable {
+        var key: Key
+        var generation: UInt64
+    }
+
+    /// Highest transmission count tracked per bucket row; limits above are clamped.
+    public static let maxTransmissions = 64
+
+    private var items: [Key: Item] = [:]
+    /// buckets[priority * (maxTransmissions + 1) + transmissions], newest last.
+    private var buckets: [[Slot]]
+    private var nextGeneration: UInt64 = 0
+
+    public init() {
+        self.buckets = Array(repeating: [], count: Priority.allCases.count * (Self.maxTransmissions + 1))
+    }
+
+    /// Number of live (not yet exhausted) updates waiting.
+    public var count: Int { self.items.count }
+
+    public var isEmpty: Bool { self.items.isEmpty }
+
+    /// Queues `update`, replacing any older update with the same key.
+    public mutating func enqueue(_ update: Update, key: Key, priority: Priority) {
+        self.nextGeneration &+= 1
+        let item = Item(
+            update: update, size: update.encodedSize, generation: self.nextGeneration, priority: priority,
+            transmissions: 0)
+        self.items[key] = item
+        self.buckets[self.bucketIndex(priority, 0)].append(Slot(key: key, generation: item.generation))
+    }
+
+    /// Removes the update with this key, if any.
+    public mutating func remove(_ key: Key) {
+        self.items[key] = nil  // its slot is skipped lazily
+    }
+
+    /// Whether an update with this key is waiting.
+    public func contains(_ key: Key) -> Bool {
+        self.items[key] != nil
+    }
+
+    /// Takes the most important updates that fit in `budget` bytes, counting one
+    /// transmission for each; updates sent `limit` times leave the queue.
+    public mutating func take(budget: Int, limit: Int) -> [Update] {
+        guard !self.items.isEmpty, budget > 0 else { return [] }
+        let limit = max(1, min(limit, Self.maxTransmissions))
+        var remaining = budget
+        var taken: [Update] = []
+        var moved: [(Slot, Int)] = []  // re-bucket after the scan so an item is taken once
+        let row = Self.maxTransmissions + 1
+        outer: for priority in Priority.allCases {
+            for transmissions in 0..<row {
+                let index = priority.rawValue * row + transmissions
+                if self.buckets[index].isEmpty { continue }
+                var kept: [Slot] = []
+                var bucket = self.buckets[index]
+                self.buckets[index] = []
+                // Newest first: walk from the end.
+                var i = bucket.count - 1
+                while i >= 0 {
+                    let slot = bucket[i]
+                    i -= 1
+                    guard var item = self.items[slot.key], item.generation == slot.generation else {
+                        continue  // replaced or removed
+                    }
+                    if item.size > remaining {
+                        kept.append(slot)
+                        continue
+                    }
+                    remaining -= item.size
+                    taken.append(item.update)
+                    item.transmissions += 1
+                    if item.transmissions >= limit {
+                        self.items[slot.key] = nil
+                    } else {
+                        self.items[slot.key] = item
+                        moved.append((slot, self.bucketIndex(item.priority, item.transmissions)))
+                    }
+                    if remaining < Self.smallestUpdate {
+                        // Put back what we have not looked at, then stop.
+                        while i >= 0 {
+                            kept.append(bucket[i])
+                            i -= 1
+                        }
+                        kept.reverse()
+                        self.buckets[index] = kept + self.buckets[index]
+                        break outer
+                    }
+                }
+                kept.reverse()
+                bucket = kept
+                self.buckets[index] = bucket + self.buckets[index]
+            }
+        }
+        for (slot, index) in moved {
+            self.buckets[index].append(slot)
+        }
+        return taken
+    }
+
+    /// A lower bound on any update's encoded size, to stop scanning early.
+    private static let smallestUpdate = 16
+
+    private func bucketIndex(_ priority: Priority, _ transmissions: Int) -> Int {
+        priority.rawValue * (Self.maxTransmissions + 1) + min(transmissions, Self.maxTransmissions)
+    }
+}

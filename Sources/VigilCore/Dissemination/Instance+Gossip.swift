@@ -1,0 +1,147 @@
+extension Instance {
+    /// Merges one piece of gossip into this node's view (merge order: `Liveness`).
+    mutating func apply(_ update: Update) {
+        switch update {
+        case .alive(let member):
+            self.applyAlive(member)
+        case .suspect(let suspicion):
+            self.applySuspicion(suspicion)
+        case .vote(let vote):
+            self.applyVote(vote)
+        case .left(let departure):
+            self.applyDeparture(departure)
+        }
+    }
+
+    mutating func applyAlive(_ incoming: Member) {
+        if incoming.name == self.me.name {
+            guard incoming.identityKey == self.me.identityKey else {
+                self.publish(.identityConflict(name: incoming.name, address: incoming.address))
+                return
+            }
+            // Someone speaks of a newer life of ours (we restarted low): move above it.
+            if incoming.incarnation > self.me.incarnation { self.refute(above: incoming.incarnation) }
+            return
+        }
+        guard var entry = self.entries[incoming.name] else {
+            var member = incoming
+            member.status = .alive
+            self.entries[incoming.name] = MemberEntry(member: member)
+            self.markTopologyChanged()
+            self.publish(.statusChanged(member: member.name, from: nil, to: .alive, incarnation: member.incarnation))
+            self.queue.enqueue(.alive(member), key: .member(member.name), priority: .routine)
+            return
+        }
+        guard entry.member.identityKey == incoming.identityKey else {
+            self.publish(.identityConflict(name: incoming.name, address: incoming.address))
+            return
+        }
+        guard incoming.incarnation > entry.member.incarnation else { return }
+        let old = entry.member.status
+        let wasRefutation = old == .suspect
+        if wasRefutation {
+            entry.refutations.append(self.now)
+            if entry.refutations.count > self.configuration.quorum.flapLimit {
+                entry.refutations.removeFirst(entry.refutations.count - self.configuration.quorum.flapLimit)
+            }
+        }
+        entry.member.incarnation = incoming.incarnation
+        entry.member.address = incoming.address
+        entry.member.tags = incoming.tags
+        entry.member.status = .alive
+        entry.suspicion = nil
+        entry.votes = [:]
+        entry.certificate = nil
+        entry.departure = nil
+        self.entries[incoming.name] = entry
+        if var watch = self.watches[incoming.name] {
+            watch.suspects = false
+            watch.lastRoundFailed = false
+            self.watches[incoming.name] = watch
+        }
+        if !old.isLive { self.markTopologyChanged() }
+        if old != .alive {
+            self.publish(
+                .statusChanged(member: incoming.name, from: old, to: .alive, incarnation: incoming.incarnation))
+        }
+        self.queue.remove(.member(incoming.name))
+        self.queue.enqueue(
+            .alive(entry.member), key: .member(incoming.name), priority: wasRefutation ? .failureNews : .routine)
+    }
+
+    mutating func applySuspicion(_ suspicion: Suspicion) {
+        if suspicion.subject == self.me.name {
+            if suspicion.incarnation >= self.me.incarnation { self.refute(above: suspicion.incarnation) }
+            return
+        }
+        guard var entry = self.entries[suspicion.subject], entry.member.status.isLive,
+            suspicion.incarnation >= entry.member.incarnation
+        else { return }
+        guard suspicion.observer == self.me.name || self.member(named: suspicion.observer)?.status.isLive == true
+        else { return }
+        if suspicion.incarnation > entry.member.incarnation {
+            entry.member.incarnation = suspicion.incarnation
+            entry.suspicion = nil
+            entry.votes = [:]
+        }
+        let observers = self.observers(of: suspicion.subject)
+        var news = false
+        if var timer = entry.suspicion {
+            if observers.contains(suspicion.observer), timer.confirm(by: suspicion.observer) {
+                entry.suspicion = timer
+                news = true
+            }
+        } else {
+            entry.suspicion = SuspicionTimer(
+                start: self.now, expectedConfirmations: max(0, observers.count - 1),
+                min: self.configuration.lifeguard.suspicionMin, max: self.configuration.lifeguard.suspicionMax,
+                from: suspicion.observer)
+            news = true
+        }
+        let old = entry.member.status
+        entry.member.status = .suspect
+        self.entries[suspicion.subject] = entry
+        if old != .suspect {
+            self.publish(
+                .statusChanged(
+                    member: suspicion.subject, from: old, to: .suspect, incarnation: entry.member.incarnation))
+        }
+        if news {
+            self.queue.enqueue(
+                .suspect(suspicion), key: .suspicion(subject: suspicion.subject, observer: suspicion.observer),
+                priority: .failureNews)
+        }
+    }
+
+    mutating func applyDeparture(_ departure: Departure) {
+        guard departure.name != self.me.name else { return }
+        guard var entry = self.entries[departure.name], entry.member.status != .left,
+            departure.incarnation >= entry.member.incarnation
+        else { return }
+        guard entry.member.identityKey.isValidSignature(departure.signature, for: departure.signedBytes) else {
+            self.publish(.dropped(reason: .badSignature))
+            return
+        }
+        let old = entry.member.status
+        entry.member.incarnation = departure.incarnation
+        entry.member.status = .left
+        entry.departure = departure
+        entry.suspicion = nil
+        self.entries[departure.name] = entry
+        self.markTopologyChanged()
+        self.publish(
+            .statusChanged(member: departure.name, from: old, to: .left, incarnation: departure.incarnation))
+        self.queue.enqueue(.left(departure), key: .member(departure.name), priority: .failureNews)
+    }
+
+    /// SWIM §4.2: answer a suspicion of ourselves by moving to a higher incarnation.
+    /// Lifeguard counts it against our health: peers could not hear us in time.
+    mutating func refute(above incarnation: UInt64) {
+        guard self.ownCertificate == nil, !self.hasLeft else { return }
+        self.me.incarnation = max(self.me.incarnation, incarnation) + 1
+        self.votesAgainstMe = [:]
+        self.queue.enqueue(.alive(self.me), key: .member(self.me.name), priority: .own)
+        self.publish(.refuted(incarnation: self.me.incarnation))
+        self.changeHealth(by: 1)
+    }
+}

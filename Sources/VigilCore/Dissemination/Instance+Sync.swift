@@ -1,0 +1,130 @@
+extension Instance {
+    /// Push-pull interval: the configured one up to 64 live members, then growing
+    /// linearly with N so the sync bytes per node per second stay flat.
+    func syncInterval() -> Duration {
+        let n = self.liveOthers.count + 1
+        return self.configuration.gossip.syncInterval.scaled(by: max(1, Double(n) / 64))
+    }
+
+    /// An order-independent digest of the membership (name, incarnation, terminal
+    /// status), equal on two nodes whose views agree. Suspicions are transient and
+    /// do not count.
+    public var stateDigest: UInt64 {
+        var digest = Self.digestTerm(self.me)
+        for entry in self.entries.values {
+            digest ^= Self.digestTerm(entry.member)
+        }
+        return digest
+    }
+
+    static func digestTerm(_ member: Member) -> UInt64 {
+        let status: UInt64 =
+            switch member.status {
+            case .alive, .suspect: 0
+            case .failed: 2
+            case .left: 3
+            }
+        return StableHash.combine(StableHash.hash(member.name), member.incarnation &* 4 &+ status)
+    }
+
+    /// The full state, with the proofs behind failed and left members.
+    public var fullState: MembershipState {
+        var state = MembershipState(members: self.members)
+        for entry in self.entries.values {
+            if let certificate = entry.certificate { state.votes += certificate.votes }
+            if let departure = entry.departure { state.departures.append(departure) }
+        }
+        if let own = self.ownCertificate { state.votes += own.votes }
+        state.votes.sort { ($0.subject, $0.observer) < ($1.subject, $1.observer) }
+        state.departures.sort { $0.name < $1.name }
+        return state
+    }
+
+    /// Opens a digest-only push-pull with one random live member.
+    mutating func startSync() {
+        self.nextSyncAt = self.now + self.syncInterval().scaled(by: 0.75 + 0.5 * self.rng.nextUnit())
+        guard !self.liveOthers.isEmpty else { return }
+        let name = self.liveOthers[Int(self.rng.next() % UInt64(self.liveOthers.count))]
+        guard let address = self.entries[name]?.member.address else { return }
+        let sync = Sync(digest: self.stateDigest, replyWanted: true, state: nil)
+        self.output.append(.stream(Packet(sender: self.me.name, message: .sync(sync)), to: address))
+    }
+
+    /// Joins by pushing our own record to every seed and asking for their state.
+    mutating func attemptJoin() {
+        self.nextJoinAttempt = self.now + self.configuration.probe.period.scaled(by: 4)
+        let sync = Sync(digest: self.stateDigest, replyWanted: true, state: self.fullState)
+        for seed in self.seeds {
+            self.output.append(.stream(Packet(sender: self.me.name, message: .sync(sync)), to: seed))
+        }
+    }
+
+    mutating func handleSync(_ sync: Sync, from address: Address) {
+        if let state = sync.state {
+            self.merge(state)
+        }
+        guard sync.replyWanted else { return }
+        let digest = self.stateDigest
+        if sync.state == nil && sync.digest == digest { return }  // views agree
+        let reply = Sync(digest: digest, replyWanted: sync.state == nil, state: self.fullState)
+        self.output.append(.stream(Packet(sender: self.me.name, message: .sync(reply)), to: address))
+    }
+
+    /// Merges a peer's full state: alive records as gossip, failed members only with
+    /// a certificate that verifies here, left members only with a valid departure.
+    mutating func merge(_ state: MembershipState) {
+        var votesBySubject: [String: [Vote]] = [:]
+        for vote in state.votes {
+            votesBySubject[vote.subject, default: []].append(vote)
+        }
+        var departures: [String: Departure] = [:]
+        for departure in state.departures {
+            departures[departure.name] = departure
+        }
+        for member in state.members {
+            switch member.status {
+            case .alive, .suspect:
+                self.applyAlive(member)
+            case .failed:
+                let votes = (votesBySubject[member.name] ?? []).filter { $0.incarnation == member.incarnation }
+                if member.name == self.me.name {
+                    self.applyVotesAgainstMe(votes)
+                } else if self.entries[member.name] == nil {
+                    self.adoptFailed(member, votes: votes)
+                } else {
+                    for vote in votes { self.applyVote(vote) }
+                }
+            case .left:
+                if let departure = departures[member.name] {
+                    if self.entries[member.name] == nil && member.name != self.me.name,
+                        member.identityKey.isValidSignature(departure.signature, for: departure.signedBytes)
+                    {
+                        var record = member
+                        record.status = .left
+                        var entry = MemberEntry(member: record)
+                        entry.departure = departure
+                        self.entries[member.name] = entry
+                        self.publish(
+                            .statusChanged(member: member.name, from: nil, to: .left, incarnation: member.incarnation))
+                    } else {
+                        self.applyDeparture(departure)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A failed member we never knew: keep it only if its certificate verifies.
+    mutating func adoptFailed(_ member: Member, votes: [Vote]) {
+        let signed = votes.filter { self.verifySignature(of: $0) }
+        let certificate = FailureCertificate(subject: member.name, incarnation: member.incarnation, votes: signed)
+        guard let proven = self.quorumSubset(of: certificate) else { return }
+        var record = member
+        record.status = .failed
+        var entry = MemberEntry(member: record)
+        entry.certificate = proven
+        self.entries[member.name] = entry
+        self.publish(.statusChanged(member: member.name, from: nil, to: .failed, incarnation: member.incarnation))
+        self.publish(.failureCertified(proven))
+    }
+}

@@ -1,0 +1,52 @@
+/// What one node keeps about one member beyond the gossiped `Member` record.
+struct MemberEntry: Sendable {
+    var member: Member
+    /// The running suspicion window for `member.incarnation`, if any.
+    var suspicion: SuspicionTimer?
+    /// Votes against `member.incarnation` seen so far, by observer name.
+    var votes: [String: Vote] = [:]
+    /// The proof behind `.failed`, once declared.
+    var certificate: FailureCertificate?
+    /// The signed departure behind `.left`.
+    var departure: Departure?
+    /// When this member last refuted a suspicion (newest last; at most `flapLimit`).
+    var refutations: [Instant] = []
+
+    init(member: Member) {
+        self.member = member
+    }
+}
+
+/// What an observer keeps about one of its subjects.
+struct SubjectWatch: Sendable {
+    var detector: PhiAccrualDetector
+    /// Whether the most recent completed probe round (direct and indirect) failed.
+    var lastRoundFailed = false
+    /// Whether this observer suspects the subject from its own probes.
+    var suspects = false
+    /// The incarnation this observer has voted against, if any.
+    var votedIncarnation: UInt64?
+}
+
+/// One outstanding probe of ours.
+struct PendingProbe: Sendable {
+    var target: String
+    var address: Address
+    var sentAt: Instant
+    /// When to give up on a direct ack and ask relays.
+    var directDeadline: Instant
+    /// When the whole round fails.
+    var finalDeadline: Instant
+    var relaysAsked = 0
+    var nacks = 0
+    var indirectSent = false
+}
+
+/// A ping we relay for another member (ping-req).
+struct RelayedProbe: Sendable {
+    var requester: Address
+    var requesterSeq: UInt32
+    var nackAt: Instant
+    var expiresAt: Instant
+    var nackSent = false
+}

@@ -1,0 +1,103 @@
+/// K hash rings over the live view that decide who watches whom.
+///
+/// In ring *r* every member sits at `hash(name, r)`; the observer of subject *x* in
+/// ring *r* is the first member before *x* that is neither *x* nor already chosen
+/// for *x* in an earlier ring. Every node computes the same sets from the same view,
+/// every member gets `min(K, N-1)` distinct observers, and each node watches about K
+/// subjects whatever N is (compare Rapid's K-ring monitoring topology, Suresh et
+/// al. 2018 §4.1). Removing one member changes only its ring neighbours' duties.
+public struct ObserverRings: Sendable {
+    public let k: Int
+    private var rings: [[RingEntry]]
+    private var names: Set<String>
+
+    private struct RingEntry: Sendable {
+        var hash: UInt64
+        var name: String
+    }
+
+    public init<S: Sequence>(k: Int, members: S) where S.Element == String {
+        self.k = max(1, k)
+        self.names = Set(members)
+        self.rings = []
+        for r in 0..<self.k {
+            var ring = self.names.map { RingEntry(hash: Self.position(of: $0, ring: r), name: $0) }
+            ring.sort { ($0.hash, $0.name) < ($1.hash, $1.name) }
+            self.rings.append(ring)
+        }
+    }
+
+    /// Members in the rings.
+    public var count: Int { self.names.count }
+
+    public func contains(_ name: String) -> Bool { self.names.contains(name) }
+
+    /// Where `name` sits on ring `ring`.
+    public static func position(of name: String, ring: Int) -> UInt64 {
+        StableHash.hash(name, salt: UInt64(ring) &* 0x9E37_79B9_7F4A_7C15 &+ 0x5157)
+    }
+
+    /// The distinct observers of `subject` (which need not be in the rings itself).
+    public func observers(of subject: String) -> [String] {
+        let others = self.names.count - (self.names.contains(subject) ? 1 : 0)
+        let wanted = min(self.k, others)
+        guard wanted > 0 else { return [] }
+        var chosen: [String] = []
+        chosen.reserveCapacity(wanted)
+        for r in 0..<self.k where chosen.count < wanted {
+            let ring = self.rings[r]
+            let pos = Self.lowerBound(ring, hash: Self.position(of: subject, ring: r), name: subject)
+            var index = pos
+            for _ in 0..<ring.count {
+                index = index == 0 ? ring.count - 1 : index - 1
+                let candidate = ring[index].name
+                if candidate != subject && !chosen.contains(candidate) {
+                    chosen.append(candidate)
+                    break
+                }
+            }
+        }
+        // Rings may all land on already-chosen names in tiny clusters: fill from ring 0.
+        if chosen.count < wanted, let ring = self.rings.first {
+            for entry in ring where chosen.count < wanted {
+                if entry.name != subject && !chosen.contains(entry.name) { chosen.append(entry.name) }
+            }
+        }
+        return chosen
+    }
+
+    /// The subjects `observer` must watch: every member that has it among its observers.
+    public func subjects(of observer: String) -> [String] {
+        guard self.names.contains(observer) else { return [] }
+        var candidates: [String] = []
+        for r in 0..<self.k {
+            let ring = self.rings[r]
+            let me = Self.lowerBound(ring, hash: Self.position(of: observer, ring: r), name: observer)
+            // An observer sits at most k - 1 skipped places before its subject.
+            var index = me
+            for _ in 0..<min(self.k + 1, ring.count - 1) {
+                index = (index + 1) % ring.count
+                let name = ring[index].name
+                if !candidates.contains(name) { candidates.append(name) }
+            }
+        }
+        if self.names.count <= self.k + 1 {
+            candidates = self.names.filter { $0 != observer }.sorted()
+        }
+        return candidates.filter { self.observers(of: $0).contains(observer) }.sorted()
+    }
+
+    private static func lowerBound(_ ring: [RingEntry], hash: UInt64, name: String) -> Int {
+        var low = 0
+        var high = ring.count
+        while low < high {
+            let mid = (low + high) / 2
+            if (ring[mid].hash, ring[mid].name) < (hash, name) {
+                low = mid + 1
+            } else {
+                high = mid
+            }
+        }
+        return low
+    }
+}

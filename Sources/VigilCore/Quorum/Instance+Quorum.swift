@@ -1,0 +1,170 @@
+import VigilCrypto
+
+extension Instance {
+    /// For each subject: start a local suspicion when the latest probe round failed
+    /// and phi crossed the threshold; vote when the suspicion window ran out.
+    mutating func evaluateSubjects() {
+        guard self.ownCertificate == nil else { return }
+        let threshold = self.configuration.phi.threshold
+        for name in self.subjects {
+            guard var watch = self.watches[name], let entry = self.entries[name], entry.member.status.isLive else {
+                continue
+            }
+            if !watch.suspects, !self.isolated, watch.lastRoundFailed,
+                watch.detector.phi(at: self.now) >= threshold
+            {
+                watch.suspects = true
+                self.watches[name] = watch
+                self.applySuspicion(
+                    Suspicion(subject: name, incarnation: entry.member.incarnation, observer: self.me.name))
+            }
+            if watch.suspects, watch.votedIncarnation != entry.member.incarnation, self.mayVote(),
+                let current = self.entries[name], current.member.status == .suspect,
+                let timer = current.suspicion,
+                timer.isExpired(at: self.now) || self.isFlapping(current)
+            {
+                self.castVote(on: name, incarnation: current.member.incarnation)
+            }
+        }
+    }
+
+    /// Lifeguard: an unhealthy observer does not vote; nor does one that suspects
+    /// most of the cluster (it is likely the one cut off).
+    mutating func mayVote() -> Bool {
+        guard !self.isolated, self.ownCertificate == nil, !self.hasLeft,
+            self.health.score <= self.configuration.lifeguard.voteHealthLimit
+        else { return false }
+        let live = self.liveOthers.count
+        guard live > 0 else { return false }
+        var suspects = 0
+        for name in self.liveOthers where self.entries[name]?.member.status == .suspect {
+            suspects += 1
+        }
+        return Double(suspects) <= self.configuration.quorum.maxSuspectShareToVote * Double(live)
+    }
+
+    /// The documented rule for gray failures: a member that refuted `flapLimit`
+    /// suspicions within `flapWindow` is voted against as soon as it is suspected.
+    func isFlapping(_ entry: MemberEntry) -> Bool {
+        let quorum = self.configuration.quorum
+        guard entry.refutations.count >= quorum.flapLimit, let oldest = entry.refutations.first else {
+            return false
+        }
+        return self.now - oldest <= quorum.flapWindow
+    }
+
+    mutating func castVote(on subject: String, incarnation: UInt64) {
+        let bytes = Vote.signedBytes(subject: subject, incarnation: incarnation, observer: self.me.name)
+        let vote = Vote(
+            subject: subject, incarnation: incarnation, observer: self.me.name,
+            signature: self.identity.sign(bytes))
+        self.watches[subject]?.votedIncarnation = incarnation
+        self.applyVote(vote)
+    }
+
+    /// Checks a vote, keeps it, re-gossips it, and declares failure on a quorum.
+    mutating func applyVote(_ vote: Vote) {
+        if vote.subject == self.me.name {
+            self.applyVotesAgainstMe([vote])
+            return
+        }
+        guard var entry = self.entries[vote.subject], entry.member.status.isLive,
+            vote.incarnation >= entry.member.incarnation
+        else { return }
+        if entry.votes[vote.observer]?.incarnation == vote.incarnation && vote.incarnation == entry.member.incarnation {
+            return  // already have it
+        }
+        guard self.verifySignature(of: vote) else {
+            self.publish(.dropped(reason: .badSignature))
+            return
+        }
+        // A vote is also a suspicion: it starts or confirms the window.
+        self.applySuspicion(Suspicion(subject: vote.subject, incarnation: vote.incarnation, observer: vote.observer))
+        entry = self.entries[vote.subject]!
+        entry.votes[vote.observer] = vote
+        self.entries[vote.subject] = entry
+        self.queue.enqueue(
+            .vote(vote), key: .vote(subject: vote.subject, observer: vote.observer), priority: .failureNews)
+        let certificate = FailureCertificate(
+            subject: vote.subject, incarnation: entry.member.incarnation,
+            votes: entry.votes.values.filter { $0.incarnation == entry.member.incarnation }.sorted {
+                $0.observer < $1.observer
+            })
+        if let proven = self.quorumSubset(of: certificate) {
+            self.declareFailed(proven)
+        }
+    }
+
+    /// Votes against this node's current incarnation, taken as one batch (one packet
+    /// or one synced state): a quorum among them is final; anything less is refuted.
+    mutating func applyVotesAgainstMe(_ votes: [Vote]) {
+        guard self.ownCertificate == nil, !self.hasLeft else { return }
+        var fresh = false
+        for vote in votes where vote.subject == self.me.name && vote.incarnation == self.me.incarnation {
+            guard self.votesAgainstMe[vote.observer] == nil, self.verifySignature(of: vote) else { continue }
+            self.votesAgainstMe[vote.observer] = vote
+            fresh = true
+        }
+        guard fresh else { return }
+        let certificate = FailureCertificate(
+            subject: self.me.name, incarnation: self.me.incarnation,
+            votes: self.votesAgainstMe.values.sorted { $0.observer < $1.observer })
+        if let proven = self.quorumSubset(of: certificate) {
+            // Failed is final for this incarnation: no refutation, no votes, no probes.
+            self.ownCertificate = proven
+            let old = self.me.status
+            self.me.status = .failed
+            self.markTopologyChanged()
+            self.publish(.statusChanged(member: self.me.name, from: old, to: .failed, incarnation: self.me.incarnation))
+            self.publish(.declaredFailed(proven))
+        } else {
+            self.refute(above: self.me.incarnation)
+        }
+    }
+
+    func verifySignature(of vote: Vote) -> Bool {
+        guard let key = self.member(named: vote.observer)?.identityKey else { return false }
+        return key.isValidSignature(vote.signature, for: vote.signedBytes)
+    }
+
+    /// The votes of `certificate` that come from distinct current observers of its
+    /// subject, if they are more than half of those observers; otherwise `nil`.
+    /// Signatures are assumed checked (see `verify(_:)` for untrusted certificates).
+    mutating func quorumSubset(of certificate: FailureCertificate) -> FailureCertificate? {
+        let observers = self.observers(of: certificate.subject)
+        guard !observers.isEmpty else { return nil }
+        var seen = Set<String>()
+        let counted = certificate.votes.filter {
+            $0.subject == certificate.subject && $0.incarnation == certificate.incarnation
+                && observers.contains($0.observer) && seen.insert($0.observer).inserted
+        }
+        guard counted.count * 2 > observers.count else { return nil }
+        return FailureCertificate(subject: certificate.subject, incarnation: certificate.incarnation, votes: counted)
+    }
+
+    /// Checks an untrusted certificate against this node's view: every counted vote
+    /// signed by a distinct current observer of the subject, for one incarnation,
+    /// and more than half of the observers voting. Forged, duplicated, foreign or
+    /// mixed-incarnation votes do not count.
+    public mutating func verify(_ certificate: FailureCertificate) -> Bool {
+        let signed = certificate.votes.filter { self.verifySignature(of: $0) }
+        return self.quorumSubset(
+            of: FailureCertificate(subject: certificate.subject, incarnation: certificate.incarnation, votes: signed))
+            != nil
+    }
+
+    mutating func declareFailed(_ certificate: FailureCertificate) {
+        guard var entry = self.entries[certificate.subject], entry.member.status.isLive else { return }
+        let old = entry.member.status
+        entry.member.status = .failed
+        entry.member.incarnation = certificate.incarnation
+        entry.certificate = certificate
+        entry.suspicion = nil
+        self.entries[certificate.subject] = entry
+        self.markTopologyChanged()
+        self.publish(
+            .statusChanged(
+                member: certificate.subject, from: old, to: .failed, incarnation: certificate.incarnation))
+        self.publish(.failureCertified(certificate))
+    }
+}

@@ -1,0 +1,129 @@
+import VigilCore
+import VigilCrypto
+
+/// Deterministic identities and member records for core tests.
+enum Fixture {
+    static func key(_ name: String) -> SigningKey {
+        var seed = [UInt8](repeating: 0, count: 32)
+        for (i, byte) in name.utf8.enumerated() { seed[i % 32] ^= byte &+ UInt8(truncatingIfNeeded: i) }
+        return SigningKey(seed: seed)!
+    }
+
+    static func address(_ name: String) -> Address {
+        Address(host: "10.0.0.\(abs(name.hashValue % 200) + 1)-\(name)", port: 7946)
+    }
+
+    static func member(_ name: String, incarnation: UInt64 = 1, status: MemberStatus = .alive) -> Member {
+        Member(
+            name: name, address: Self.address(name), incarnation: incarnation, status: status,
+            identityKey: Self.key(name).publicKey)
+    }
+
+    static func instance(
+        _ name: String, configuration: Configuration = .lan, seed: UInt64 = 1, incarnation: UInt64 = 1
+    ) -> Instance {
+        Instance(
+            name: name, address: Self.address(name), identity: Self.key(name), incarnation: incarnation,
+            configuration: configuration, rng: DeterministicRNG(seed: seed))
+    }
+
+    static func vote(on subject: String, incarnation: UInt64, by observer: String) -> Vote {
+        let bytes = Vote.signedBytes(subject: subject, incarnation: incarnation, observer: observer)
+        return Vote(subject: subject, incarnation: incarnation, observer: observer, signature: Self.key(observer).sign(bytes))
+    }
+}
+
+extension Instance {
+    /// Teaches this instance about `names` as alive members, through gossip.
+    mutating func learn(_ names: [String], now: Instant = .zero) -> [Directive] {
+        let packet = Packet(
+            sender: names.first!, message: .ack(seq: 0), gossip: names.map { .alive(Fixture.member($0)) })
+        return self.receive(packet, from: Fixture.address(names.first!), now: now)
+    }
+}
+
+extension [Directive] {
+    var sent: [(Packet, Address)] {
+        self.compactMap { if case .send(let p, let a) = $0 { (p, a) } else { nil } }
+    }
+
+    var streamed: [(Packet, Address)] {
+        self.compactMap { if case .stream(let p, let a) = $0 { (p, a) } else { nil } }
+    }
+
+    var events: [MembershipEvent] {
+        self.compactMap { if case .publish(let e) = $0 { e } else { nil } }
+    }
+
+    var wake: Instant? {
+        self.compactMap { if case .wake(let at) = $0 { at } else { nil } }.last
+    }
+}
+
+/// A tiny in-memory network for a handful of instances: every packet arrives after
+/// `delay`, except those to or from nodes in `down`. Virtual time only.
+struct MiniNetwork {
+    var nodes: [String: Instance] = [:]
+    var byAddress: [Address: String] = [:]
+    var wakes: [String: Instant] = [:]
+    var inFlight: [(at: Instant, to: String, packet: Packet, from: Address)] = []
+    var down: Set<String> = []
+    var events: [(at: Instant, node: String, event: MembershipEvent)] = []
+    var now: Instant = .zero
+    let delay: Duration = .milliseconds(1)
+
+    init(names: [String], configuration: Configuration = .lan) {
+        for (i, name) in names.enumerated() {
+            self.nodes[name] = Fixture.instance(name, configuration: configuration, seed: UInt64(i + 1))
+            self.byAddress[Fixture.address(name)] = name
+        }
+        let seed = Fixture.address(names[0])
+        for name in names {
+            let out = self.nodes[name]!.start(joining: name == names[0] ? [] : [seed], now: self.now)
+            self.carry(out, from: name)
+        }
+    }
+
+    mutating func carry(_ directives: [Directive], from name: String) {
+        let address = Fixture.address(name)
+        for directive in directives {
+            switch directive {
+            case .send(let packet, let to), .stream(let packet, let to):
+                guard let target = self.byAddress[to] else { continue }
+                self.inFlight.append((self.now + self.delay, target, packet, address))
+            case .wake(let at):
+                self.wakes[name] = at
+            case .publish(let event):
+                self.events.append((self.now, name, event))
+            }
+        }
+    }
+
+    /// Runs until `end`, delivering packets and ticks in time order.
+    mutating func run(until end: Instant) {
+        while true {
+            let nextPacket = self.inFlight.map(\.at).min() ?? .distantFuture
+            let nextWake = self.wakes.filter { !self.down.contains($0.key) }.map(\.value).min() ?? .distantFuture
+            let next = min(nextPacket, nextWake)
+            guard next <= end else { break }
+            self.now = max(self.now, next)
+            if nextPacket <= nextWake, let index = self.inFlight.firstIndex(where: { $0.at == nextPacket }) {
+                let item = self.inFlight.remove(at: index)
+                guard !self.down.contains(item.to), let senderName = self.byAddress[item.from],
+                    !self.down.contains(senderName)
+                else { continue }
+                let out = self.nodes[item.to]!.receive(item.packet, from: item.from, now: self.now)
+                self.carry(out, from: item.to)
+            } else if let name = self.wakes.filter({ !self.down.contains($0.key) && $0.value == nextWake }).map(\.key).min() {
+                self.wakes[name] = nil
+                let out = self.nodes[name]!.tick(now: self.now)
+                self.carry(out, from: name)
+            }
+        }
+        self.now = end
+    }
+
+    func status(of subject: String, at observer: String) -> MemberStatus? {
+        self.nodes[observer]?.member(named: subject)?.status
+    }
+}
