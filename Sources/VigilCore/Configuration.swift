@@ -149,7 +149,7 @@ extension Configuration {
             acceptablePause: .milliseconds(500)
         ),
         lifeguard: Lifeguard(
-            maxHealthScore: 8,  // memberlist's AwarenessMaxMultiplier
+            maxHealthScore: 7,  // timeouts grow at most 8x, memberlist's AwarenessMaxMultiplier
             voteHealthLimit: 2,
             suspicionMin: .milliseconds(500),
             suspicionMax: .milliseconds(2000)
@@ -184,7 +184,7 @@ extension Configuration {
             acceptablePause: .seconds(2)
         ),
         lifeguard: Lifeguard(
-            maxHealthScore: 8,
+            maxHealthScore: 7,
             voteHealthLimit: 2,
             suspicionMin: .seconds(2),
             suspicionMax: .seconds(8)
@@ -210,7 +210,7 @@ extension Configuration {
             acceptablePause: .milliseconds(200)
         ),
         lifeguard: Lifeguard(
-            maxHealthScore: 8,
+            maxHealthScore: 7,
             voteHealthLimit: 2,
             suspicionMin: .milliseconds(200),
             suspicionMax: .milliseconds(800)

@@ -223,6 +223,7 @@ public struct Instance: Sendable {
     }
 
     mutating func finish() -> [Directive] {
+        self.refreshTopologyIfNeeded()  // so queries between inputs see a current view
         if self.started && !self.hasLeft {
             let wake = self.nextDeadline()
             self.requestedWake = wake
@@ -249,7 +250,7 @@ public struct Instance: Sendable {
     mutating func send(_ message: Message, to address: Address, leading: [Update] = []) {
         let gossip = self.configuration.gossip
         var budget =
-            gossip.mtu - gossip.sealOverhead - Packet.overhead(sender: self.me.name, message: message)
+            gossip.mtu - gossip.sealOverhead - Packet.encodedOverhead(sender: self.me.name, message: message)
         var updates: [Update] = []
         for update in leading where update.encodedSize <= budget {
             budget -= update.encodedSize

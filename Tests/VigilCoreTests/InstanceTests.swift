@@ -36,7 +36,7 @@ struct InstanceTests {
         let suspicion = Suspicion(subject: "a", incarnation: 1, observer: "b")
         let out = a.receive(
             Packet(sender: "b", message: .ping(seq: 7, target: "a"), gossip: [.suspect(suspicion)]),
-            from: Fixture.address("b"), now: .milliseconds(10) + .zero)
+            from: Fixture.address("b"), now: .zero + .milliseconds(10))
         #expect(out.events.contains(.refuted(incarnation: 2)))
         #expect(a.me.incarnation == 2)
         // The refutation rides first on the very ack that answers the ping.

@@ -131,7 +131,10 @@ extension Instance {
     /// subject, if they are more than half of those observers; otherwise `nil`.
     /// Signatures are assumed checked (see `verify(_:)` for untrusted certificates).
     mutating func quorumSubset(of certificate: FailureCertificate) -> FailureCertificate? {
-        let observers = self.observers(of: certificate.subject)
+        Self.quorumSubset(of: certificate, observers: self.observers(of: certificate.subject))
+    }
+
+    static func quorumSubset(of certificate: FailureCertificate, observers: [String]) -> FailureCertificate? {
         guard !observers.isEmpty else { return nil }
         var seen = Set<String>()
         let counted = certificate.votes.filter {
@@ -146,11 +149,12 @@ extension Instance {
     /// signed by a distinct current observer of the subject, for one incarnation,
     /// and more than half of the observers voting. Forged, duplicated, foreign or
     /// mixed-incarnation votes do not count.
-    public mutating func verify(_ certificate: FailureCertificate) -> Bool {
+    public func verify(_ certificate: FailureCertificate) -> Bool {
         let signed = certificate.votes.filter { self.verifySignature(of: $0) }
-        return self.quorumSubset(
-            of: FailureCertificate(subject: certificate.subject, incarnation: certificate.incarnation, votes: signed))
-            != nil
+        let observers = self.rings.observers(of: certificate.subject)
+        return Self.quorumSubset(
+            of: FailureCertificate(subject: certificate.subject, incarnation: certificate.incarnation, votes: signed),
+            observers: observers) != nil
     }
 
     mutating func declareFailed(_ certificate: FailureCertificate) {
