@@ -1,0 +1,672 @@
+import VigilCrypto
+
+// Vigil wire format, protocol version 1.
+//
+// Compact and not self-describing: the version byte says how to read the rest.
+// Integers are unsigned, big-endian, fixed width. `str` is a 1-byte length followed
+// by that many bytes of UTF-8 (0...255 bytes). `key` is an Ed25519 public key, 32 raw
+// bytes; `sig` an Ed25519 signature, 64 raw bytes. A packet is followed by nothing:
+// trailing bytes are an error. The agent seals the whole packet (DESIGN.md, Security).
+//
+// Packet
+//   u8    version          1; a receiver accepts `WireCodec.supportedVersions` (1...1)
+//   u8    message type     see below
+//   str   sender
+//   ...   message body     per message type
+//   u16   gossip count     <= maxGossipCount
+//   ...   updates          each: u8 update type, then its body
+//
+// Message types. Append-only: never renumber, never reuse a retired number.
+//   1  ping      u32 seq, str target
+//   2  ack       u32 seq
+//   3  pingReq   u32 seq, str target, address
+//   4  nack      u32 seq
+//   5  sync      u64 digest,
+//                u8 flags (bit 0: replyWanted, bit 1: state follows; other bits 0),
+//                if state follows:
+//                  u32 count (<= maxStateEntries), count x member
+//                  u32 count (<= maxStateEntries), count x vote
+//                  u32 count (<= maxStateEntries), count x departure
+//
+// Update types. Append-only, like message types.
+//   1  alive     member
+//   2  suspect   str subject, u64 incarnation, str observer
+//   3  vote      vote
+//   4  left      departure
+//
+// Bodies shared by several types
+//   address      str host, u16 port
+//   member       str name, address, u64 incarnation,
+//                u8 status (0 alive, 1 suspect, 2 failed, 3 left),
+//                u8 tag count (<= maxTagCount), count x (str key, str value) in key
+//                order (String `<`, so equal tags encode to equal bytes), key identity
+//   vote         str subject, u64 incarnation, str observer, sig
+//   departure    str name, u64 incarnation, sig
+//
+// Decoding checks every count against its limit and against the bytes that remain
+// (count x the element's minimum size) before allocating, and never traps.
+
+/// Constants of the wire format; the layout is documented at the top of this file.
+public enum WireCodec {
+    /// The protocol version this build writes.
+    public static let currentVersion: UInt8 = 1
+    /// The protocol versions this build reads. Widen the lower bound only when a
+    /// version is retired from every supported release (memberlist's ProtocolVersionMin).
+    public static let supportedVersions: ClosedRange<UInt8> = 1...1
+
+    /// Longest name, host, tag key or tag value, in UTF-8 bytes (1-byte length).
+    public static let maxStringBytes = 255
+    /// Most tags a member may carry.
+    public static let maxTagCount = 64
+    /// Most updates in one packet (2-byte count).
+    public static let maxGossipCount = Int(UInt16.max)
+    /// Most members, and separately most votes and most departures, in one sync.
+    public static let maxStateEntries = 1_000_000
+
+    /// Bytes before the message body: version, type.
+    static let headerSize = 2
+    /// Bytes of the gossip count after the message body.
+    static let gossipCountSize = 2
+
+    // Smallest encodings, for checking counts against the remaining bytes.
+    static let minimumTagSize = 2  // two empty strings
+    static let minimumMemberSize = 1 + (1 + 2) + 8 + 1 + 1 + PublicKey.byteCount  // 46
+    static let minimumVoteSize = 1 + 8 + 1 + Signature.byteCount  // 74
+    static let minimumDepartureSize = 1 + 8 + Signature.byteCount  // 73
+    static let minimumUpdateSize = 1 + (1 + 8 + 1)  // 11: a suspicion with empty names
+
+    /// Message type numbers (append-only).
+    enum MessageType: UInt8 {
+        case ping = 1
+        case ack = 2
+        case pingReq = 3
+        case nack = 4
+        case sync = 5
+    }
+
+    /// Update type numbers (append-only).
+    enum UpdateType: UInt8 {
+        case alive = 1
+        case suspect = 2
+        case vote = 3
+        case left = 4
+    }
+
+    /// Sync flag bits.
+    static let syncReplyWanted: UInt8 = 0b01
+    static let syncHasState: UInt8 = 0b10
+
+    /// How many of `utf8`'s bytes go on the wire: all of them if they fit in
+    /// `maxStringBytes`, otherwise the longest prefix that fits and ends on a Unicode
+    /// scalar boundary (so what is sent is still valid UTF-8).
+    @inline(__always)
+    static func wireLength(of utf8: String.UTF8View) -> Int {
+        let count = utf8.count
+        guard count > Self.maxStringBytes else { return count }
+        var length = Self.maxStringBytes
+        var index = utf8.index(utf8.startIndex, offsetBy: length)
+        // utf8[index] is the first byte left out; while it continues a scalar, the
+        // scalar it belongs to must be left out whole.
+        while length > 0, utf8[index] & 0b1100_0000 == 0b1000_0000 {
+            length -= 1
+            index = utf8.index(before: index)
+        }
+        return length
+    }
+
+    /// Encoded size of a `str`.
+    @inline(__always)
+    static func size(of string: String) -> Int {
+        1 + Self.wireLength(of: string.utf8)
+    }
+
+    /// The tags in the order they are encoded, with at most `maxTagCount` of them.
+    static func orderedTags(_ tags: [String: String]) -> [(key: String, value: String)] {
+        let sorted = tags.sorted { $0.key < $1.key }
+        return sorted.count > Self.maxTagCount ? Array(sorted.prefix(Self.maxTagCount)) : sorted
+    }
+
+    static func validate(_ string: String) throws(WireError) {
+        guard string.utf8.count <= Self.maxStringBytes else { throw .stringTooLong }
+    }
+}
+
+// MARK: - Packet
+
+extension Packet {
+    /// The packet in wire format (layout at the top of `WireCodec.swift`).
+    ///
+    /// Never traps. A packet that `validateForWire()` rejects is still encoded, but
+    /// clamped so the bytes stay well-formed: strings over `WireCodec.maxStringBytes`
+    /// are cut at the last Unicode scalar boundary that fits, a member's tags are cut
+    /// to the first `WireCodec.maxTagCount` in key order, and lists to the first
+    /// `maxGossipCount` updates or `maxStateEntries` entries. Such a packet does not
+    /// decode to an equal value (and clamping can even make two tag keys equal, which
+    /// the decoder rejects), so the core validates its own name and tags up front.
+    public func encoded() -> [UInt8] {
+        var writer = WireWriter(capacity: self.encodedSize)
+        writer.write(self)
+        return writer.bytes
+    }
+
+    /// The number of bytes `encoded()` returns, computed without allocating (unless a
+    /// member has more than `WireCodec.maxTagCount` tags).
+    public var encodedSize: Int {
+        var size = Self.encodedOverhead(sender: self.sender, message: self.message)
+        for update in self.gossip.prefix(WireCodec.maxGossipCount) {
+            size += update.encodedSize
+        }
+        return size
+    }
+
+    /// The bytes of a packet from `sender` carrying `message` and no gossip: header,
+    /// sender, message body and the gossip count.
+    ///
+    /// For any packet with at most `WireCodec.maxGossipCount` updates,
+    ///
+    ///     Packet(sender: s, message: m, gossip: g).encodedSize
+    ///         == Packet.encodedOverhead(sender: s, message: m)
+    ///            + g.map(\.encodedSize).reduce(0, +)
+    ///
+    /// so a sender packs gossip under an MTU by starting from the overhead and adding
+    /// updates while the sum stays within the budget.
+    public static func encodedOverhead(sender: String, message: Message) -> Int {
+        WireCodec.headerSize + WireCodec.size(of: sender) + message.encodedBodySize + WireCodec.gossipCountSize
+    }
+
+    /// Decodes one packet that must fill `bytes` exactly.
+    ///
+    /// Never traps and allocates at most a constant factor of `bytes.count`.
+    /// - Throws: a `WireError` saying why the bytes are not a packet this version reads.
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(WireError) -> Packet in try Packet(decoding: raw) }
+        }
+        self = try result.get()
+    }
+
+    /// Decodes one packet that must fill `bytes` exactly.
+    public init(decoding bytes: ArraySlice<UInt8>) throws(WireError) {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(WireError) -> Packet in try Packet(decoding: raw) }
+        }
+        self = try result.get()
+    }
+
+    /// Decodes one packet that must fill `bytes` exactly (for callers holding a
+    /// borrowed buffer, such as NIO's `ByteBuffer.withUnsafeReadableBytes`).
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        var reader = WireReader(bytes)
+        self = try reader.readPacket()
+        try reader.expectEnd()
+    }
+
+    /// Checks that the packet encodes faithfully: every string fits in
+    /// `WireCodec.maxStringBytes` UTF-8 bytes, every member has at most
+    /// `WireCodec.maxTagCount` tags, and every list fits its count.
+    /// - Throws: `.stringTooLong`, `.tooManyTags` or `.tooManyEntries`.
+    public func validateForWire() throws(WireError) {
+        try WireCodec.validate(self.sender)
+        try self.message.validateForWire()
+        guard self.gossip.count <= WireCodec.maxGossipCount else { throw .tooManyEntries }
+        for update in self.gossip {
+            try update.validateForWire()
+        }
+    }
+}
+
+extension WireWriter {
+    fileprivate mutating func write(_ packet: Packet) {
+        self.writeUInt8(WireCodec.currentVersion)
+        self.writeUInt8(packet.message.wireType.rawValue)
+        self.writeString(packet.sender)
+        self.writeBody(of: packet.message)
+        let gossip = packet.gossip.prefix(WireCodec.maxGossipCount)
+        self.writeUInt16(UInt16(truncatingIfNeeded: gossip.count))
+        for update in gossip {
+            self.write(update)
+        }
+    }
+}
+
+extension WireReader {
+    fileprivate mutating func readPacket() throws(WireError) -> Packet {
+        guard WireCodec.supportedVersions.contains(try self.readUInt8()) else { throw .unsupportedVersion }
+        guard let type = WireCodec.MessageType(rawValue: try self.readUInt8()) else {
+            throw .unknownMessageType
+        }
+        let sender = try self.readString()
+        let message = try self.readMessageBody(type)
+        let count = try self.readCount(
+            UInt16.self, limit: WireCodec.maxGossipCount, minimumElementSize: WireCodec.minimumUpdateSize)
+        var gossip: [Update] = []
+        gossip.reserveCapacity(count)
+        for _ in 0..<count {
+            gossip.append(try self.readUpdate())
+        }
+        return Packet(sender: sender, message: message, gossip: gossip)
+    }
+}
+
+// MARK: - Message
+
+extension Message {
+    fileprivate var wireType: WireCodec.MessageType {
+        switch self {
+        case .ping: .ping
+        case .ack: .ack
+        case .pingReq: .pingReq
+        case .nack: .nack
+        case .sync: .sync
+        }
+    }
+
+    /// Bytes of the body alone (after the sender).
+    fileprivate var encodedBodySize: Int {
+        switch self {
+        case .ping(_, let target):
+            4 + WireCodec.size(of: target)
+        case .ack, .nack:
+            4
+        case .pingReq(_, let target, let address):
+            4 + WireCodec.size(of: target) + address.encodedSize
+        case .sync(let sync):
+            sync.encodedSize
+        }
+    }
+
+    fileprivate func validateForWire() throws(WireError) {
+        switch self {
+        case .ping(_, let target):
+            try WireCodec.validate(target)
+        case .ack, .nack:
+            break
+        case .pingReq(_, let target, let address):
+            try WireCodec.validate(target)
+            try WireCodec.validate(address.host)
+        case .sync(let sync):
+            guard let state = sync.state else { return }
+            guard state.members.count <= WireCodec.maxStateEntries,
+                state.votes.count <= WireCodec.maxStateEntries,
+                state.departures.count <= WireCodec.maxStateEntries
+            else {
+                throw .tooManyEntries
+            }
+            for member in state.members {
+                try member.validateForWire()
+            }
+            for vote in state.votes {
+                try WireCodec.validate(vote.subject)
+                try WireCodec.validate(vote.observer)
+            }
+            for departure in state.departures {
+                try WireCodec.validate(departure.name)
+            }
+        }
+    }
+}
+
+extension WireWriter {
+    fileprivate mutating func writeBody(of message: Message) {
+        switch message {
+        case .ping(let seq, let target):
+            self.writeUInt32(seq)
+            self.writeString(target)
+        case .ack(let seq), .nack(let seq):
+            self.writeUInt32(seq)
+        case .pingReq(let seq, let target, let address):
+            self.writeUInt32(seq)
+            self.writeString(target)
+            self.write(address)
+        case .sync(let sync):
+            self.write(sync)
+        }
+    }
+}
+
+extension WireReader {
+    fileprivate mutating func readMessageBody(_ type: WireCodec.MessageType) throws(WireError) -> Message {
+        switch type {
+        case .ping:
+            let seq = try self.readUInt32()
+            return .ping(seq: seq, target: try self.readString())
+        case .ack:
+            return .ack(seq: try self.readUInt32())
+        case .pingReq:
+            let seq = try self.readUInt32()
+            let target = try self.readString()
+            return .pingReq(seq: seq, target: target, address: try self.readAddress())
+        case .nack:
+            return .nack(seq: try self.readUInt32())
+        case .sync:
+            return .sync(try self.readSync())
+        }
+    }
+}
+
+// MARK: - Sync
+
+extension Sync {
+    fileprivate var encodedSize: Int {
+        var size = 8 + 1
+        guard let state = self.state else { return size }
+        size += 3 * 4
+        for member in state.members.prefix(WireCodec.maxStateEntries) {
+            size += member.encodedSize
+        }
+        for vote in state.votes.prefix(WireCodec.maxStateEntries) {
+            size += vote.encodedSize
+        }
+        for departure in state.departures.prefix(WireCodec.maxStateEntries) {
+            size += departure.encodedSize
+        }
+        return size
+    }
+}
+
+extension WireWriter {
+    fileprivate mutating func write(_ sync: Sync) {
+        self.writeUInt64(sync.digest)
+        var flags: UInt8 = sync.replyWanted ? WireCodec.syncReplyWanted : 0
+        if sync.state != nil {
+            flags |= WireCodec.syncHasState
+        }
+        self.writeUInt8(flags)
+        guard let state = sync.state else { return }
+        let members = state.members.prefix(WireCodec.maxStateEntries)
+        self.writeUInt32(UInt32(truncatingIfNeeded: members.count))
+        for member in members {
+            self.write(member)
+        }
+        let votes = state.votes.prefix(WireCodec.maxStateEntries)
+        self.writeUInt32(UInt32(truncatingIfNeeded: votes.count))
+        for vote in votes {
+            self.write(vote)
+        }
+        let departures = state.departures.prefix(WireCodec.maxStateEntries)
+        self.writeUInt32(UInt32(truncatingIfNeeded: departures.count))
+        for departure in departures {
+            self.write(departure)
+        }
+    }
+}
+
+extension WireReader {
+    fileprivate mutating func readSync() throws(WireError) -> Sync {
+        let digest = try self.readUInt64()
+        let flags = try self.readUInt8()
+        guard flags & ~(WireCodec.syncReplyWanted | WireCodec.syncHasState) == 0 else { throw .invalidFlags }
+        let replyWanted = flags & WireCodec.syncReplyWanted != 0
+        guard flags & WireCodec.syncHasState != 0 else {
+            return Sync(digest: digest, replyWanted: replyWanted, state: nil)
+        }
+
+        let memberCount = try self.readCount(
+            UInt32.self, limit: WireCodec.maxStateEntries, minimumElementSize: WireCodec.minimumMemberSize)
+        var members: [Member] = []
+        members.reserveCapacity(memberCount)
+        for _ in 0..<memberCount {
+            members.append(try self.readMember())
+        }
+
+        let voteCount = try self.readCount(
+            UInt32.self, limit: WireCodec.maxStateEntries, minimumElementSize: WireCodec.minimumVoteSize)
+        var votes: [Vote] = []
+        votes.reserveCapacity(voteCount)
+        for _ in 0..<voteCount {
+            votes.append(try self.readVote())
+        }
+
+        let departureCount = try self.readCount(
+            UInt32.self, limit: WireCodec.maxStateEntries, minimumElementSize: WireCodec.minimumDepartureSize)
+        var departures: [Departure] = []
+        departures.reserveCapacity(departureCount)
+        for _ in 0..<departureCount {
+            departures.append(try self.readDeparture())
+        }
+
+        let state = MembershipState(members: members, votes: votes, departures: departures)
+        return Sync(digest: digest, replyWanted: replyWanted, state: state)
+    }
+}
+
+// MARK: - Update
+
+extension Update {
+    /// The bytes this update adds to a packet's gossip list (its type byte included).
+    /// See `Packet.encodedOverhead(sender:message:)` for packing under an MTU.
+    public var encodedSize: Int {
+        switch self {
+        case .alive(let member):
+            1 + member.encodedSize
+        case .suspect(let suspicion):
+            1 + WireCodec.size(of: suspicion.subject) + 8 + WireCodec.size(of: suspicion.observer)
+        case .vote(let vote):
+            1 + vote.encodedSize
+        case .left(let departure):
+            1 + departure.encodedSize
+        }
+    }
+
+    fileprivate var wireType: WireCodec.UpdateType {
+        switch self {
+        case .alive: .alive
+        case .suspect: .suspect
+        case .vote: .vote
+        case .left: .left
+        }
+    }
+
+    fileprivate func validateForWire() throws(WireError) {
+        switch self {
+        case .alive(let member):
+            try member.validateForWire()
+        case .suspect(let suspicion):
+            try WireCodec.validate(suspicion.subject)
+            try WireCodec.validate(suspicion.observer)
+        case .vote(let vote):
+            try WireCodec.validate(vote.subject)
+            try WireCodec.validate(vote.observer)
+        case .left(let departure):
+            try WireCodec.validate(departure.name)
+        }
+    }
+}
+
+extension WireWriter {
+    fileprivate mutating func write(_ update: Update) {
+        self.writeUInt8(update.wireType.rawValue)
+        switch update {
+        case .alive(let member):
+            self.write(member)
+        case .suspect(let suspicion):
+            self.writeString(suspicion.subject)
+            self.writeUInt64(suspicion.incarnation)
+            self.writeString(suspicion.observer)
+        case .vote(let vote):
+            self.write(vote)
+        case .left(let departure):
+            self.write(departure)
+        }
+    }
+}
+
+extension WireReader {
+    fileprivate mutating func readUpdate() throws(WireError) -> Update {
+        guard let type = WireCodec.UpdateType(rawValue: try self.readUInt8()) else { throw .unknownUpdateType }
+        switch type {
+        case .alive:
+            return .alive(try self.readMember())
+        case .suspect:
+            let subject = try self.readString()
+            let incarnation = try self.readUInt64()
+            let observer = try self.readString()
+            return .suspect(Suspicion(subject: subject, incarnation: incarnation, observer: observer))
+        case .vote:
+            return .vote(try self.readVote())
+        case .left:
+            return .left(try self.readDeparture())
+        }
+    }
+}
+
+// MARK: - Member
+
+extension Member {
+    /// Checks that the member encodes faithfully: name, host, tag keys and values fit
+    /// in `WireCodec.maxStringBytes` UTF-8 bytes and there are at most
+    /// `WireCodec.maxTagCount` tags. Run it on a node's own configuration at start.
+    /// - Throws: `.stringTooLong` or `.tooManyTags`.
+    public func validateForWire() throws(WireError) {
+        try WireCodec.validate(self.name)
+        try WireCodec.validate(self.address.host)
+        guard self.tags.count <= WireCodec.maxTagCount else { throw .tooManyTags }
+        for (key, value) in self.tags {
+            try WireCodec.validate(key)
+            try WireCodec.validate(value)
+        }
+    }
+
+    fileprivate var encodedSize: Int {
+        var size = WireCodec.size(of: self.name) + self.address.encodedSize + 8 + 1 + 1 + PublicKey.byteCount
+        if self.tags.count <= WireCodec.maxTagCount {
+            for (key, value) in self.tags {
+                size += WireCodec.size(of: key) + WireCodec.size(of: value)
+            }
+        } else {
+            for (key, value) in WireCodec.orderedTags(self.tags) {
+                size += WireCodec.size(of: key) + WireCodec.size(of: value)
+            }
+        }
+        return size
+    }
+}
+
+extension WireWriter {
+    fileprivate mutating func write(_ member: Member) {
+        self.writeString(member.name)
+        self.write(member.address)
+        self.writeUInt64(member.incarnation)
+        self.writeUInt8(member.status.rawValue)
+        switch member.tags.count {
+        case 0:
+            self.writeUInt8(0)
+        case 1:
+            // One tag needs no sorting (and no temporary array).
+            self.writeUInt8(1)
+            for (key, value) in member.tags {
+                self.writeString(key)
+                self.writeString(value)
+            }
+        default:
+            let tags = WireCodec.orderedTags(member.tags)
+            self.writeUInt8(UInt8(truncatingIfNeeded: tags.count))
+            for (key, value) in tags {
+                self.writeString(key)
+                self.writeString(value)
+            }
+        }
+        // `PublicKey` guarantees exactly `PublicKey.byteCount` bytes.
+        self.writeBytes(member.identityKey.bytes)
+    }
+}
+
+extension WireReader {
+    fileprivate mutating func readMember() throws(WireError) -> Member {
+        let name = try self.readString()
+        let address = try self.readAddress()
+        let incarnation = try self.readUInt64()
+        guard let status = MemberStatus(rawValue: try self.readUInt8()) else { throw .unknownMemberStatus }
+        let tagCount = try self.readCount(
+            UInt8.self, limit: WireCodec.maxTagCount, minimumElementSize: WireCodec.minimumTagSize)
+        var tags: [String: String] = [:]
+        if tagCount > 0 {
+            tags.reserveCapacity(tagCount)
+            for _ in 0..<tagCount {
+                let key = try self.readString()
+                let value = try self.readString()
+                guard tags.updateValue(value, forKey: key) == nil else { throw .duplicateTag }
+            }
+        }
+        guard let identityKey = PublicKey(bytes: try self.readBytes(PublicKey.byteCount)) else {
+            throw .invalidKey
+        }
+        return Member(
+            name: name, address: address, incarnation: incarnation, status: status, tags: tags,
+            identityKey: identityKey)
+    }
+}
+
+// MARK: - Address
+
+extension Address {
+    fileprivate var encodedSize: Int {
+        WireCodec.size(of: self.host) + 2
+    }
+}
+
+extension WireWriter {
+    fileprivate mutating func write(_ address: Address) {
+        self.writeString(address.host)
+        self.writeUInt16(address.port)
+    }
+}
+
+extension WireReader {
+    fileprivate mutating func readAddress() throws(WireError) -> Address {
+        let host = try self.readString()
+        return Address(host: host, port: try self.readUInt16())
+    }
+}
+
+// MARK: - Vote and Departure
+
+extension Vote {
+    fileprivate var encodedSize: Int {
+        WireCodec.size(of: self.subject) + 8 + WireCodec.size(of: self.observer) + Signature.byteCount
+    }
+}
+
+extension Departure {
+    fileprivate var encodedSize: Int {
+        WireCodec.size(of: self.name) + 8 + Signature.byteCount
+    }
+}
+
+extension WireWriter {
+    fileprivate mutating func write(_ vote: Vote) {
+        self.writeString(vote.subject)
+        self.writeUInt64(vote.incarnation)
+        self.writeString(vote.observer)
+        // `Signature` guarantees exactly `Signature.byteCount` bytes.
+        self.writeBytes(vote.signature.bytes)
+    }
+
+    fileprivate mutating func write(_ departure: Departure) {
+        self.writeString(departure.name)
+        self.writeUInt64(departure.incarnation)
+        self.writeBytes(departure.signature.bytes)
+    }
+}
+
+extension WireReader {
+    fileprivate mutating func readVote() throws(WireError) -> Vote {
+        let subject = try self.readString()
+        let incarnation = try self.readUInt64()
+        let observer = try self.readString()
+        return Vote(subject: subject, incarnation: incarnation, observer: observer, signature: try self.readSignature())
+    }
+
+    fileprivate mutating func readDeparture() throws(WireError) -> Departure {
+        let name = try self.readString()
+        let incarnation = try self.readUInt64()
+        return Departure(name: name, incarnation: incarnation, signature: try self.readSignature())
+    }
+
+    private mutating func readSignature() throws(WireError) -> Signature {
+        guard let signature = Signature(bytes: try self.readBytes(Signature.byteCount)) else {
+            throw .invalidSignature
+        }
+        return signature
+    }
+}
