@@ -312,7 +312,7 @@ struct DetectionTests {
         #expect(HealthEvent.missedNack.delta == 1)
         #expect(HealthEvent.refutedSuspicion.delta == 1)
         var health = HealthScore(Configuration.lan.lifeguard)
-        #expect(health.max == 8)
+        #expect(health.max == Configuration.lan.lifeguard.maxHealthScore)
         health.apply(.refutedSuspicion)
         health.apply(.missedNack)
         health.apply(.missedNack)
