@@ -78,6 +78,23 @@ public struct SigningKey: Sendable {
         }
         return Signature(bytes: sig)!
     }
+
+    /// Makes a new key pair from a random seed (a node's identity at first start).
+    public static func generate() -> SigningKey {
+        SigningKey(seed: SecureRandom.bytes(Self.seedByteCount))!
+    }
+}
+
+extension SigningKey: CustomStringConvertible, CustomReflectable {
+    /// Shows only the public key, so printing or logging a key never leaks the secret.
+    public var description: String {
+        "SigningKey(publicKey: \(self.publicKey))"
+    }
+
+    /// Keeps the secret out of `dump` and debugger summaries.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["publicKey": self.publicKey])
+    }
 }
 
 extension String {

@@ -1,0 +1,74 @@
+import CSodium
+
+/// The AEAD construction the keyring seals with: XChaCha20-Poly1305 as specified in
+/// draft-irtf-cfrg-xchacha-03 (libsodium's `crypto_aead_xchacha20poly1305_ietf_*`).
+/// The 192-bit nonce is why random nonces are safe here: with a 96-bit nonce a busy
+/// cluster would approach the birthday bound within a key's lifetime.
+enum XChaCha20Poly1305 {
+    static let keyByteCount = Int(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)  // 32
+    static let nonceByteCount = Int(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)  // 24
+    static let tagByteCount = Int(crypto_aead_xchacha20poly1305_ietf_ABYTES)  // 16
+
+    /// Encrypts `plaintext` and appends `ciphertext ‖ tag` to `output`.
+    /// - Parameters:
+    ///   - key: exactly `keyByteCount` bytes.
+    ///   - nonce: exactly `nonceByteCount` bytes; never reuse one under the same key.
+    ///   - associatedData: authenticated but not encrypted.
+    static func seal(
+        _ plaintext: UnsafeBufferPointer<UInt8>,
+        associatedData: UnsafeBufferPointer<UInt8>,
+        nonce: UnsafeBufferPointer<UInt8>,
+        key: UnsafeBufferPointer<UInt8>,
+        appendingTo output: inout [UInt8]
+    ) {
+        precondition(key.count == Self.keyByteCount && nonce.count == Self.nonceByteCount)
+        Sodium.ensureReady()
+        let start = output.count
+        let sealedCount = plaintext.count + Self.tagByteCount
+        output.append(contentsOf: repeatElement(0, count: sealedCount))
+        output.withUnsafeMutableBufferPointer { out in
+            var written: UInt64 = 0
+            let rc = crypto_aead_xchacha20poly1305_ietf_encrypt(
+                out.baseAddress! + start, &written,
+                plaintext.baseAddress, UInt64(plaintext.count),
+                associatedData.baseAddress, UInt64(associatedData.count),
+                nil,
+                nonce.baseAddress!, key.baseAddress!)
+            // Encryption fails only for messages near 2^64 bytes, which cannot exist here.
+            precondition(rc == 0 && written == UInt64(sealedCount), "XChaCha20-Poly1305 encryption failed")
+        }
+    }
+
+    /// Decrypts and verifies `ciphertext ‖ tag`.
+    /// - Returns: the plaintext, or `nil` if the input is shorter than a tag or the tag
+    ///   does not verify under `key`, `nonce` and `associatedData`.
+    static func open(
+        _ sealed: UnsafeBufferPointer<UInt8>,
+        associatedData: UnsafeBufferPointer<UInt8>,
+        nonce: UnsafeBufferPointer<UInt8>,
+        key: UnsafeBufferPointer<UInt8>
+    ) -> [UInt8]? {
+        guard key.count == Self.keyByteCount, nonce.count == Self.nonceByteCount,
+            sealed.count >= Self.tagByteCount
+        else { return nil }
+        Sodium.ensureReady()
+        let plaintextCount = sealed.count - Self.tagByteCount
+        var ok = false
+        let plaintext = [UInt8](unsafeUninitializedCapacity: plaintextCount) { out, initializedCount in
+            var written: UInt64 = 0
+            let rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+                out.baseAddress, &written,
+                nil,
+                sealed.baseAddress!, UInt64(sealed.count),
+                associatedData.baseAddress, UInt64(associatedData.count),
+                nonce.baseAddress!, key.baseAddress!)
+            ok = rc == 0 && written == UInt64(plaintextCount)
+            // libsodium already zeroes `out` on failure; say so to Swift too.
+            if !ok, plaintextCount > 0 {
+                out.baseAddress!.initialize(repeating: 0, count: plaintextCount)
+            }
+            initializedCount = plaintextCount
+        }
+        return ok ? plaintext : nil
+    }
+}
