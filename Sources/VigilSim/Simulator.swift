@@ -13,7 +13,8 @@ public enum Simulator {
         max(.seconds(30), configuration.gossip.syncInterval * 2)
     }
 
-    /// Runs `scenario` on real `VigilCore.Instance` engines.
+    /// Runs `scenario` on real `VigilCore.Instance` engines. The scenario must be valid
+    /// (`scenario.problems` empty).
     public static func run(_ scenario: Scenario) -> SimulationReport {
         let configuration = scenario.configuration
         return self.run(scenario) { spawn in
@@ -27,6 +28,7 @@ public enum Simulator {
     public static func run<Node: SimulatedNode>(
         _ scenario: Scenario, makeNode: @escaping (NodeSpawn) -> Node
     ) -> SimulationReport {
+        precondition(scenario.problems.isEmpty, "invalid scenario: \(scenario.problems.joined(separator: "; "))")
         let wallStart = ContinuousClock.now
         var run = ScenarioRun(scenario, makeNode: makeNode)
         run.warmUp()

@@ -148,7 +148,8 @@ public struct SimulationReport: Codable, Sendable {
 
     /// Sent traffic during the scenario phase. Bytes include, per datagram, the agent's
     /// seal overhead (`gossip.seal_overhead`) and 28 bytes of IPv4/UDP headers; per
-    /// stream message the seal and 40 bytes of IPv4/TCP headers per segment.
+    /// stream message the seal and 40 bytes of IPv4/TCP headers per segment. Rates are
+    /// per node over the scenario phase; the mean is over all nodes, crashed ones too.
     public struct Traffic: Codable, Sendable, Equatable {
         public var bytesSentPerNodePerS: MeanMax
         public var messagesSentPerNodePerS: MeanMax
