@@ -1,9 +1,28 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Vigil: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
-        abstract: "Peer failure detection and fencing for cloud compute nodes."
+        abstract: "Peer failure detection and fencing for cloud compute nodes.",
+        subcommands: [Simulate.self]
     )
+
+    /// Like ArgumentParser's own `main()`, except that bad arguments exit with 2 (the
+    /// usual status for usage errors of command-line tools) instead of `EX_USAGE` (64).
+    static func main() {
+        do {
+            var command = try self.parseAsRoot()
+            try command.run()
+        } catch {
+            let code = self.exitCode(for: error)
+            if code == .validationFailure {
+                // One line: what was wrong, naming the flag and an example.
+                FileHandle.standardError.write(Data("Error: \(self.message(for: error))\n".utf8))
+                self.exit(withError: ExitCode(2))
+            }
+            self.exit(withError: error)
+        }
+    }
 }

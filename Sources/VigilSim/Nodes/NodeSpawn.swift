@@ -1,0 +1,15 @@
+import VigilCore
+import VigilCrypto
+
+/// Everything needed to create (or re-create, after a crash) one simulated node.
+public struct NodeSpawn: Sendable {
+    public var index: Int
+    public var name: String
+    public var address: Address
+    /// Kept across restarts, as an agent keeps its key in its data directory.
+    public var identity: SigningKey
+    /// 1 at first start; one above the last incarnation seen at each restart.
+    public var incarnation: UInt64
+    /// A fresh stream for this life of the node.
+    public var rng: DeterministicRNG
+}

@@ -1,0 +1,187 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What a scenario run measured. Encodes to JSON with snake_case keys.
+///
+/// Durations are in milliseconds of virtual time. Percentiles are nearest-rank (see
+/// `Distribution`). Everything but `wall_seconds` is a pure function of the scenario
+/// and its seed: two runs with the same seed encode to the same bytes once
+/// `wall_seconds` is set aside (`deterministicJSON()`).
+public struct SimulationReport: Codable, Sendable {
+    public var seed: UInt64
+    public var nodes: Int
+    public var preset: String
+    /// Total virtual time simulated: warm-up plus scenario.
+    public var virtualSeconds: Double
+    /// Length of the scenario phase (over which traffic rates are measured).
+    public var scenarioSeconds: Double
+    /// Whether every node saw every other alive before the scenario began.
+    public var converged: Bool
+    /// Virtual time from the first start until convergence.
+    public var convergenceMs: Double?
+    public var scenario: ScenarioEcho
+    public var faults: Faults
+    public var detection: Detection
+    /// Members neither crashed nor gray (nor on the far side of a partition) that some
+    /// live member marked failed, at any time of the run. Paused and slow nodes count.
+    public var falseFailures: Int
+    public var falseFailedMembers: [String]
+    /// Non-crashed members marked failed across an active partition (or within the
+    /// grace after it healed; see `Simulator`): expected for a long enough split.
+    public var partitionedFailed: Int
+    /// `suspect` events, during the scenario phase, against members that were not
+    /// crashed at that moment (gray, paused and slow nodes included).
+    public var falseSuspicions: Int
+    /// Gray nodes that some live member marked failed.
+    public var grayFailed: Int
+    public var grayFlaps: Flaps
+    public var traffic: Traffic
+    /// `.failureCertified` events published (by all nodes together).
+    public var certifications: Int
+    /// Real time the run took; the only field that varies between identical runs.
+    public var wallSeconds: Double
+
+    /// Every `.failureCertified` event of the run, for invariant checks. Not in JSON.
+    public var certifiedFailures: [CertifiedFailure] = []
+    /// The detection history of each crash. Not in JSON.
+    public var crashRecords: [CrashRecord] = []
+
+    enum CodingKeys: String, CodingKey {
+        case seed, nodes, preset
+        case virtualSeconds = "virtual_seconds"
+        case scenarioSeconds = "scenario_seconds"
+        case converged
+        case convergenceMs = "convergence_ms"
+        case scenario, faults, detection
+        case falseFailures = "false_failures"
+        case falseFailedMembers = "false_failed_members"
+        case partitionedFailed = "partitioned_failed"
+        case falseSuspicions = "false_suspicions"
+        case grayFailed = "gray_failed"
+        case grayFlaps = "gray_flaps"
+        case traffic, certifications
+        case wallSeconds = "wall_seconds"
+    }
+
+    /// The inputs that shaped the run.
+    public struct ScenarioEcho: Codable, Sendable, Equatable {
+        public var loss: Double
+        public var delayMs: Double
+        public var jitterMs: Double
+        public var crashes: Int
+        public var restartAfterMs: Double?
+        public var pauses: Int
+        public var pauseForMs: Double
+        public var gray: Int
+        public var grayLoss: Double
+        public var slow: Int
+        public var slowDelayMs: Double
+        /// `SHARE@START+DURATION` (offsets from the scenario start), ` one-way` if so.
+        public var partition: String?
+        /// `estimated` until the wire codec is wired in, then `encoded`.
+        public var wireSizes: String
+        public var wireRoundTrip: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case loss
+            case delayMs = "delay_ms"
+            case jitterMs = "jitter_ms"
+            case crashes
+            case restartAfterMs = "restart_after_ms"
+            case pauses
+            case pauseForMs = "pause_for_ms"
+            case gray
+            case grayLoss = "gray_loss"
+            case slow
+            case slowDelayMs = "slow_delay_ms"
+            case partition
+            case wireSizes = "wire_sizes"
+            case wireRoundTrip = "wire_round_trip"
+        }
+    }
+
+    /// Which nodes got which fault.
+    public struct Faults: Codable, Sendable, Equatable {
+        public var crashed: [String]
+        public var paused: [String]
+        public var gray: [String]
+        public var slow: [String]
+        public var partitioned: [String]
+    }
+
+    public struct Detection: Codable, Sendable, Equatable {
+        /// Crashes that happened.
+        public var crashes: Int
+        /// Crashes never failed at every live member (before the run ended or the node
+        /// restarted).
+        public var undetected: Int
+        /// Crash → every live member's latest status for the node is `failed`.
+        public var failedEverywhereMs: Distribution
+        /// Crash → first member marks it `suspect` or `failed`.
+        public var firstSuspectMs: Distribution
+
+        enum CodingKeys: String, CodingKey {
+            case crashes, undetected
+            case failedEverywhereMs = "failed_everywhere_ms"
+            case firstSuspectMs = "first_suspect_ms"
+        }
+    }
+
+    /// Oscillation of gray nodes. A flap is one observer's view of a gray node going
+    /// from `suspect` or `failed` back to `alive`, during the scenario phase; the
+    /// counts sum over observers. A detector that settles a gray node as failed
+    /// scores low; one that keeps refuting and re-suspecting it scores high.
+    public struct Flaps: Codable, Sendable, Equatable {
+        public var total: Int
+        public var maxPerNode: Int
+        public var perNode: [String: Int]
+
+        enum CodingKeys: String, CodingKey {
+            case total
+            case maxPerNode = "max_per_node"
+            case perNode = "per_node"
+        }
+    }
+
+    /// Sent traffic during the scenario phase. Bytes include, per datagram, the agent's
+    /// seal overhead (`gossip.seal_overhead`) and 28 bytes of IPv4/UDP headers; per
+    /// stream message the seal and 40 bytes of IPv4/TCP headers per segment. Rates are
+    /// per node over the scenario phase; the mean is over all nodes, crashed ones too.
+    public struct Traffic: Codable, Sendable, Equatable {
+        public var bytesSentPerNodePerS: MeanMax
+        public var messagesSentPerNodePerS: MeanMax
+        public var datagramsSent: Int
+        public var datagramsLost: Int
+        public var streamsSent: Int
+        public var streamsBlocked: Int
+        /// Bytes added to each datagram's packet: seal overhead + 28.
+        public var datagramOverheadBytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case bytesSentPerNodePerS = "bytes_sent_per_node_per_s"
+            case messagesSentPerNodePerS = "messages_sent_per_node_per_s"
+            case datagramsSent = "datagrams_sent"
+            case datagramsLost = "datagrams_lost"
+            case streamsSent = "streams_sent"
+            case streamsBlocked = "streams_blocked"
+            case datagramOverheadBytes = "datagram_overhead_bytes"
+        }
+    }
+
+    /// The report as JSON (keys sorted, so equal reports give equal bytes).
+    public func jsonData(prettyPrinted: Bool = true) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = prettyPrinted ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// The JSON with `wall_seconds` zeroed: equal for two runs of the same scenario.
+    public func deterministicJSON() throws -> Data {
+        var copy = self
+        copy.wallSeconds = 0
+        return try copy.jsonData(prettyPrinted: false)
+    }
+}

@@ -1,0 +1,61 @@
+import Testing
+import VigilCore
+import VigilSim
+
+/// Cluster behaviour of the real engine (`VigilCore.Instance`) on the simulator.
+///
+/// These need a working engine: against the stub `Instance` (which sends nothing)
+/// the cluster never converges and they fail. That is expected until the engine lands.
+@Suite struct ClusterBehaviourTests {
+    /// DESIGN.md invariant 4: every crashed node is failed by every live member within
+    /// the detection bound.
+    @Test(arguments: 1...5)
+    func everyCrashIsFailedEverywhereWithinTenSeconds(seed: UInt64) {
+        var scenario = Scenario()
+        scenario.nodes = 20
+        scenario.loss = 0.05
+        scenario.crashes = 3
+        scenario.duration = .seconds(60)
+        scenario.seed = seed
+        let report = Simulator.run(scenario)
+        #expect(report.converged == true, "seed \(seed): cluster did not converge")
+        #expect(report.detection.crashes == 3, "seed \(seed)")
+        #expect(report.detection.undetected == 0, "seed \(seed): \(report.detection)")
+        #expect((report.detection.failedEverywhereMs.max ?? .infinity) <= 10_000, "seed \(seed): \(report.detection)")
+        #expect(report.falseFailures == 0, "seed \(seed): \(report.falseFailedMembers)")
+        // Every certificate names a node that really was down.
+        for certified in report.certifiedFailures {
+            #expect(certified.subjectState == .crashed, "seed \(seed): \(certified.certificate.subject) certified while \(String(describing: certified.subjectState))")
+        }
+    }
+
+    /// DESIGN.md invariant 5: no live node is declared failed under the stated budget.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func noFalseFailureUnderLossAndPauses(seed: UInt64) {
+        var scenario = Scenario()
+        scenario.nodes = 20
+        scenario.loss = 0.10
+        scenario.pauses = 2
+        scenario.pauseDuration = .seconds(1)
+        scenario.duration = .seconds(300)
+        scenario.seed = seed
+        let report = Simulator.run(scenario)
+        #expect(report.converged == true, "seed \(seed): cluster did not converge")
+        #expect(report.falseFailures == 0, "seed \(seed): \(report.falseFailedMembers)")
+        #expect(report.certifications == 0, "seed \(seed): certificates against live nodes")
+    }
+
+    @Test func sameSeedGivesEqualReports() throws {
+        var scenario = Scenario()
+        scenario.nodes = 20
+        scenario.loss = 0.05
+        scenario.crashes = 1
+        scenario.pauses = 1
+        scenario.duration = .seconds(60)
+        scenario.seed = 42
+        let first = Simulator.run(scenario)
+        let second = Simulator.run(scenario)
+        #expect(first.converged == true, "seed 42: cluster did not converge")
+        #expect(try first.deterministicJSON() == second.deterministicJSON(), "seed 42")
+    }
+}
