@@ -282,7 +282,9 @@ public struct Instance: Sendable {
             next = min(next, relay.nackSent ? relay.expiresAt : relay.nackAt)
         }
         for (name, watch) in self.watches where watch.suspects {
-            if let deadline = self.entries[name]?.suspicion?.deadline, watch.votedIncarnation == nil {
+            // A window that already ran out without a vote (we may not vote now) is
+            // re-checked on the regular probe ticks, not in a busy loop.
+            if let deadline = self.entries[name]?.suspicion?.deadline, deadline > self.now {
                 next = min(next, deadline)
             }
         }

@@ -205,7 +205,7 @@ struct ScenarioRun<Node: SimulatedNode> {
                 pauses: s.pauses, pauseForMs: s.pauseDuration.milliseconds,
                 gray: s.gray, grayLoss: s.grayLoss, slow: s.slow, slowDelayMs: s.slowDelay.milliseconds,
                 partition: s.partition?.description,
-                wireSizes: "estimated",  // TODO(codec): "encoded" once wireBytes uses the codec
+                wireSizes: "encoded",
                 wireRoundTrip: s.wireRoundTrip),
             faults: SimulationReport.Faults(
                 crashed: sortedNames(self.crashed), paused: sortedNames(self.paused),

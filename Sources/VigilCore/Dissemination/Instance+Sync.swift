@@ -81,7 +81,9 @@ extension Instance {
         for departure in state.departures {
             departures[departure.name] = departure
         }
-        for member in state.members {
+        // Live members first, so certificates below are checked against a full view.
+        let ordered = state.members.filter { $0.status.isLive } + state.members.filter { !$0.status.isLive }
+        for member in ordered {
             switch member.status {
             case .alive, .suspect:
                 self.applyAlive(member)
@@ -118,7 +120,12 @@ extension Instance {
     mutating func adoptFailed(_ member: Member, votes: [Vote]) {
         let signed = votes.filter { self.verifySignature(of: $0) }
         let certificate = FailureCertificate(subject: member.name, incarnation: member.incarnation, votes: signed)
-        guard let proven = self.quorumSubset(of: certificate) else { return }
+        // The voters chose observers from a view without us (we are joining now):
+        // check against that view.
+        self.refreshTopologyIfNeeded()
+        let voterView = ObserverRings(k: self.configuration.probe.observers, members: self.liveOthers)
+        guard let proven = Self.quorumSubset(of: certificate, observers: voterView.observers(of: member.name))
+        else { return }
         var record = member
         record.status = .failed
         var entry = MemberEntry(member: record)

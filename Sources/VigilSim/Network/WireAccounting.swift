@@ -38,69 +38,14 @@ public struct WireAccounting: Sendable {
     }
 }
 
-/// The size of `packet` encoded, before sealing.
-///
-/// TODO(codec): replace the body with `packet.encodedSize` once the wire codec lands.
-/// Until then this estimates a compact binary layout: 2-byte header, strings with a
-/// 1-byte length, 8-byte incarnations and digests, 4-byte sequence numbers, 32-byte
-/// keys, 64-byte signatures.
+/// The size of `packet` encoded by the wire codec, before sealing.
+@inline(__always)
 func wireBytes(_ packet: Packet) -> Int {
-    WireEstimate.packet(packet)
+    packet.encodedSize
 }
 
 /// Encodes and decodes `packet` (for `--wire-roundtrip`), or `nil` if the bytes do not
 /// decode — which the simulation counts and drops as a malformed datagram.
-///
-/// TODO(codec): replace the body with `try? Packet(decoding: packet.encoded())`.
 func wireRoundTrip(_ packet: Packet) -> Packet? {
-    packet
-}
-
-/// The size estimate behind `wireBytes` until the codec exists.
-enum WireEstimate {
-    static func packet(_ packet: Packet) -> Int {
-        var size = 2 + string(packet.sender)
-        switch packet.message {
-        case .ping(_, let target): size += 4 + string(target)
-        case .ack, .nack: size += 4
-        case .pingReq(_, let target, let address): size += 4 + string(target) + self.address(address)
-        case .sync(let sync):
-            size += 8 + 1 + 1
-            if let state = sync.state { size += self.state(state) }
-        }
-        size += 1
-        for update in packet.gossip { size += self.update(update) }
-        return size
-    }
-
-    static func update(_ update: Update) -> Int {
-        switch update {
-        case .alive(let member): 1 + self.member(member)
-        case .suspect(let s): 1 + string(s.subject) + 8 + string(s.observer)
-        case .vote(let v): 1 + string(v.subject) + 8 + string(v.observer) + 64
-        case .left(let d): 1 + string(d.name) + 8 + 64
-        }
-    }
-
-    static func state(_ state: MembershipState) -> Int {
-        var size = 2 + 2 + 2
-        for member in state.members { size += self.member(member) }
-        for v in state.votes { size += string(v.subject) + 8 + string(v.observer) + 64 }
-        for d in state.departures { size += string(d.name) + 8 + 64 }
-        return size
-    }
-
-    static func member(_ member: Member) -> Int {
-        var size = string(member.name) + self.address(member.address) + 8 + 1 + 32 + 1
-        for (key, value) in member.tags { size += string(key) + string(value) }
-        return size
-    }
-
-    static func address(_ address: Address) -> Int {
-        string(address.host) + 2
-    }
-
-    static func string(_ s: String) -> Int {
-        1 + s.utf8.count
-    }
+    try? Packet(decoding: packet.encoded())
 }

@@ -81,7 +81,7 @@ public struct SimulationReport: Codable, Sendable {
         public var slowDelayMs: Double
         /// `SHARE@START+DURATION` (offsets from the scenario start), ` one-way` if so.
         public var partition: String?
-        /// `estimated` until the wire codec is wired in, then `encoded`.
+        /// `encoded`: sizes come from the wire codec (`Packet.encodedSize`).
         public var wireSizes: String
         public var wireRoundTrip: Bool
 
