@@ -52,6 +52,7 @@ public struct Instance: Sendable {
     var requestedWake: Instant = .distantFuture
 
     var topologyDirty = true
+    var quorumsNeedRecheck = false
     var rings = ObserverRings(k: 1, members: [String]())
     var subjects: [String] = []
     var liveOthers: [String] = []
@@ -223,6 +224,7 @@ public struct Instance: Sendable {
     }
 
     mutating func finish() -> [Directive] {
+        self.recheckQuorumsIfNeeded()
         self.refreshTopologyIfNeeded()  // so queries between inputs see a current view
         if self.started && !self.hasLeft {
             let wake = self.nextDeadline()

@@ -47,6 +47,13 @@ private let sampleUpdates: [Update] =
         .vote(sampleVote),
         .vote(Vote(subject: "ö", incarnation: 0, observer: "", signature: signature(9))),
         .left(sampleDeparture),
+        .failed(
+            FailureCertificate(
+                subject: "compute-02", incarnation: 7,
+                votes: ["compute-01", "compute-05", "計算-9"].enumerated().map {
+                    Vote(subject: "compute-02", incarnation: 7, observer: $1, signature: signature(UInt8(20 + $0)))
+                })),
+        .failed(FailureCertificate(subject: "", incarnation: 0, votes: [])),
     ]
 
 private let sampleMessages: [(name: String, message: Message)] = [
@@ -226,7 +233,7 @@ struct WireCodecTests {
         #expect(throws: WireError.unknownMessageType) { try Packet(decoding: bytes) }
     }
 
-    @Test(arguments: [0, 5, 255] as [UInt8])
+    @Test(arguments: [0, 6, 255] as [UInt8])
     func unknownUpdateTypesAreRejected(type: UInt8) {
         let packet = Packet(sender: "a", message: .ack(seq: 1), gossip: [.left(sampleDeparture)])
         var bytes = packet.encoded()

@@ -10,6 +10,8 @@ extension Instance {
             self.applyVote(vote)
         case .left(let departure):
             self.applyDeparture(departure)
+        case .failed(let certificate):
+            self.applyCertificate(certificate)
         }
     }
 

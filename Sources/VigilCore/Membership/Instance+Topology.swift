@@ -29,6 +29,7 @@ extension Instance {
         }
         self.watches = watches
         self.subjects = newSubjects
+        self.quorumsNeedRecheck = true
         self.randomOrder = []
         self.randomCursor = 0
     }
@@ -44,5 +45,28 @@ extension Instance {
 
     mutating func markTopologyChanged() {
         self.topologyDirty = true
+    }
+
+    /// Observer sets moved: votes held for a suspect may now make a quorum (or the
+    /// voters' view and ours differed while other failures spread).
+    mutating func recheckQuorumsIfNeeded() {
+        while self.quorumsNeedRecheck {
+            self.quorumsNeedRecheck = false
+            self.refreshTopologyIfNeeded()
+            let pending = self.entries.values.filter { $0.member.status == .suspect && !$0.votes.isEmpty }
+                .map(\.member.name).sorted()
+            for name in pending {
+                guard let entry = self.entries[name], entry.member.status == .suspect else { continue }
+                let certificate = FailureCertificate(
+                    subject: name, incarnation: entry.member.incarnation,
+                    votes: entry.votes.values.filter { $0.incarnation == entry.member.incarnation }.sorted {
+                        $0.observer < $1.observer
+                    })
+                if let proven = self.quorumSubset(of: certificate) {
+                    self.declareFailed(proven)
+                }
+            }
+            self.refreshTopologyIfNeeded()
+        }
     }
 }

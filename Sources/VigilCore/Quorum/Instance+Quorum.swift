@@ -157,6 +157,22 @@ extension Instance {
             observers: observers) != nil
     }
 
+    /// A gossiped certificate: its votes are checked one by one like any vote, so a
+    /// certificate never counts for more than the valid votes inside it.
+    mutating func applyCertificate(_ certificate: FailureCertificate) {
+        let votes = certificate.votes.filter {
+            $0.subject == certificate.subject && $0.incarnation == certificate.incarnation
+        }
+        if certificate.subject == self.me.name {
+            self.applyVotesAgainstMe(votes)
+            return
+        }
+        for vote in votes {
+            guard self.entries[certificate.subject]?.member.status.isLive == true else { break }
+            self.applyVote(vote)
+        }
+    }
+
     mutating func declareFailed(_ certificate: FailureCertificate) {
         guard var entry = self.entries[certificate.subject], entry.member.status.isLive else { return }
         let old = entry.member.status
@@ -170,5 +186,6 @@ extension Instance {
             .statusChanged(
                 member: certificate.subject, from: old, to: .failed, incarnation: certificate.incarnation))
         self.publish(.failureCertified(certificate))
+        self.queue.enqueue(.failed(certificate), key: .member(certificate.subject), priority: .failureNews)
     }
 }

@@ -81,6 +81,10 @@ public enum Update: Equatable, Sendable {
     case vote(Vote)
     /// A signed graceful leave.
     case left(Departure)
+    /// A complete failure certificate: a quorum of votes against one incarnation.
+    /// Once a node has a quorum it gossips the whole proof as one unit, so nobody
+    /// is left holding some votes but never the deciding one.
+    case failed(FailureCertificate)
 }
 
 /// An unsigned suspicion, gossiped so the subject can refute and other observers

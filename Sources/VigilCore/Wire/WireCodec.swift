@@ -33,6 +33,8 @@ import VigilCrypto
 //   2  suspect   str subject, u64 incarnation, str observer
 //   3  vote      vote
 //   4  left      departure
+//   5  failed    str subject, u64 incarnation, u8 count (<= maxCertificateVotes),
+//                count x (str observer, sig)   -- a failure certificate
 //
 // Bodies shared by several types
 //   address      str host, u16 port
@@ -62,6 +64,8 @@ public enum WireCodec {
     public static let maxGossipCount = Int(UInt16.max)
     /// Most members, and separately most votes and most departures, in one sync.
     public static let maxStateEntries = 1_000_000
+    /// Most votes a certificate carries on the wire (observers per member are few).
+    public static let maxCertificateVotes = 32
 
     /// Bytes before the message body: version, type.
     static let headerSize = 2
@@ -90,6 +94,7 @@ public enum WireCodec {
         case suspect = 2
         case vote = 3
         case left = 4
+        case failed = 5
     }
 
     /// Sync flag bits.
@@ -445,6 +450,11 @@ extension Update {
             1 + vote.encodedSize
         case .left(let departure):
             1 + departure.encodedSize
+        case .failed(let certificate):
+            1 + WireCodec.size(of: certificate.subject) + 8 + 1
+                + certificate.votes.prefix(WireCodec.maxCertificateVotes).reduce(0) {
+                    $0 + WireCodec.size(of: $1.observer) + Signature.byteCount
+                }
         }
     }
 
@@ -454,6 +464,7 @@ extension Update {
         case .suspect: .suspect
         case .vote: .vote
         case .left: .left
+        case .failed: .failed
         }
     }
 
@@ -469,6 +480,12 @@ extension Update {
             try WireCodec.validate(vote.observer)
         case .left(let departure):
             try WireCodec.validate(departure.name)
+        case .failed(let certificate):
+            try WireCodec.validate(certificate.subject)
+            guard certificate.votes.count <= WireCodec.maxCertificateVotes else { throw .tooManyEntries }
+            for vote in certificate.votes {
+                try WireCodec.validate(vote.observer)
+            }
         }
     }
 }
@@ -487,6 +504,17 @@ extension WireWriter {
             self.write(vote)
         case .left(let departure):
             self.write(departure)
+        case .failed(let certificate):
+            // Votes share the subject and incarnation; a vote for another one cannot be
+            // part of this certificate, so it is not written.
+            self.writeString(certificate.subject)
+            self.writeUInt64(certificate.incarnation)
+            let votes = certificate.votes.prefix(WireCodec.maxCertificateVotes)
+            self.writeUInt8(UInt8(votes.count))
+            for vote in votes {
+                self.writeString(vote.observer)
+                self.writeBytes(vote.signature.bytes)
+            }
         }
     }
 }
@@ -506,6 +534,21 @@ extension WireReader {
             return .vote(try self.readVote())
         case .left:
             return .left(try self.readDeparture())
+        case .failed:
+            let subject = try self.readString()
+            let incarnation = try self.readUInt64()
+            let count = Int(try self.readUInt8())
+            guard count <= WireCodec.maxCertificateVotes, count * (1 + Signature.byteCount) <= self.remaining else {
+                throw .lengthOutOfBounds
+            }
+            var votes: [Vote] = []
+            votes.reserveCapacity(count)
+            for _ in 0..<count {
+                let observer = try self.readString()
+                votes.append(
+                    Vote(subject: subject, incarnation: incarnation, observer: observer, signature: try self.readSignature()))
+            }
+            return .failed(FailureCertificate(subject: subject, incarnation: incarnation, votes: votes))
         }
     }
 }
@@ -663,7 +706,7 @@ extension WireReader {
         return Departure(name: name, incarnation: incarnation, signature: try self.readSignature())
     }
 
-    private mutating func readSignature() throws(WireError) -> Signature {
+    fileprivate mutating func readSignature() throws(WireError) -> Signature {
         guard let signature = Signature(bytes: try self.readBytes(Signature.byteCount)) else {
             throw .invalidSignature
         }
