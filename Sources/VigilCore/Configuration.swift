@@ -99,14 +99,24 @@ public struct Configuration: Sendable, Equatable {
         public var sealOverhead: Int
         /// Each update is sent `retransmitMultiplier * ceil(log10(N + 1))` times.
         public var retransmitMultiplier: Int
+        /// How often to push pending news to `fanout` random members (only while
+        /// there is news: an idle cluster sends no gossip packets).
+        public var interval: Duration
+        /// Random members per gossip round.
+        public var fanout: Int
         /// How often to run a digest push-pull with one random member. Scaled up
         /// linearly past 64 members so its bytes per node stay flat as N grows.
         public var syncInterval: Duration
 
-        public init(mtu: Int, sealOverhead: Int, retransmitMultiplier: Int, syncInterval: Duration) {
+        public init(
+            mtu: Int, sealOverhead: Int, retransmitMultiplier: Int, interval: Duration, fanout: Int,
+            syncInterval: Duration
+        ) {
             self.mtu = mtu
             self.sealOverhead = sealOverhead
             self.retransmitMultiplier = retransmitMultiplier
+            self.interval = interval
+            self.fanout = fanout
             self.syncInterval = syncInterval
         }
     }
@@ -158,6 +168,8 @@ extension Configuration {
             mtu: 1400,
             sealOverhead: 48,  // 1 version + 4 key id + 24 nonce + 16 tag, rounded up
             retransmitMultiplier: 4,  // memberlist's RetransmitMult
+            interval: .milliseconds(200),  // memberlist's GossipInterval
+            fanout: 3,  // memberlist's GossipNodes
             syncInterval: .seconds(30)  // memberlist's PushPullInterval
         ),
         quorum: Quorum(
@@ -189,7 +201,9 @@ extension Configuration {
             suspicionMin: .seconds(2),
             suspicionMax: .seconds(8)
         ),
-        gossip: Gossip(mtu: 1400, sealOverhead: 48, retransmitMultiplier: 5, syncInterval: .seconds(60)),
+        gossip: Gossip(
+            mtu: 1400, sealOverhead: 48, retransmitMultiplier: 5, interval: .milliseconds(500), fanout: 4,
+            syncInterval: .seconds(60)),
         quorum: Quorum(flapLimit: 6, flapWindow: .seconds(600), maxSuspectShareToVote: 0.5)
     )
 
@@ -215,7 +229,9 @@ extension Configuration {
             suspicionMin: .milliseconds(200),
             suspicionMax: .milliseconds(800)
         ),
-        gossip: Gossip(mtu: 1400, sealOverhead: 48, retransmitMultiplier: 3, syncInterval: .seconds(15)),
+        gossip: Gossip(
+            mtu: 1400, sealOverhead: 48, retransmitMultiplier: 3, interval: .milliseconds(100), fanout: 3,
+            syncInterval: .seconds(15)),
         quorum: Quorum(flapLimit: 6, flapWindow: .seconds(60), maxSuspectShareToVote: 0.5)
     )
 

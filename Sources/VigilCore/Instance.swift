@@ -46,6 +46,7 @@ public struct Instance: Sendable {
     var randomOrder: [String] = []
     var randomCursor = 0
     var nextSyncAt: Instant = .distantFuture
+    var nextGossipAt: Instant = .zero
     /// The last ack or nack this node received: proof that its own network works.
     var lastAckAt: Instant = .zero
     var isolated = false
@@ -134,6 +135,8 @@ public struct Instance: Sendable {
             self.handleNack(seq: seq)
         case .sync(let sync):
             self.handleSync(sync, from: address)
+        case .gossip:
+            break  // its updates were applied above
         }
         return self.finish()
     }
@@ -149,6 +152,9 @@ public struct Instance: Sendable {
         self.runProbeSlots()
         self.evaluateSubjects()
         self.checkIsolation()
+        if !self.queue.isEmpty && self.now >= self.nextGossipAt {
+            self.gossipRound()
+        }
         if self.now >= self.nextSyncAt {
             self.startSync()
         }
@@ -292,6 +298,9 @@ public struct Instance: Sendable {
         }
         if self.entries.isEmpty && !self.seeds.isEmpty {
             next = min(next, self.nextJoinAttempt)
+        }
+        if !self.queue.isEmpty {
+            next = min(next, self.nextGossipAt)
         }
         return max(next, self.now)
     }

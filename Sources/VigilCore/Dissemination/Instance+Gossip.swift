@@ -147,3 +147,30 @@ extension Instance {
         self.changeHealth(by: 1)
     }
 }
+
+extension Instance {
+    /// Pushes pending news to a few random live members (memberlist's gossip round).
+    mutating func gossipRound() {
+        self.nextGossipAt = self.now + self.configuration.gossip.interval
+        let targets = self.liveOthers.randomSample(count: self.configuration.gossip.fanout, using: &self.rng)
+        for name in targets {
+            guard !self.queue.isEmpty, let address = self.entries[name]?.member.address else { break }
+            self.send(.gossip, to: address)
+        }
+    }
+}
+
+extension Array {
+    /// Up to `count` distinct elements chosen uniformly (rejection sampling: `count`
+    /// is a handful, the array may be thousands).
+    func randomSample<R: RandomNumberGenerator>(count: Int, using rng: inout R) -> [Element] {
+        guard count < self.count else { return self.shuffled(using: &rng) }
+        var picked: [Int] = []
+        picked.reserveCapacity(count)
+        while picked.count < count {
+            let index = Int(rng.next() % UInt64(self.count))
+            if !picked.contains(index) { picked.append(index) }
+        }
+        return picked.map { self[$0] }
+    }
+}

@@ -34,6 +34,10 @@ public enum Message: Equatable, Sendable {
     case nack(seq: UInt32)
     /// Anti-entropy and join (sent over a stream; may exceed the MTU).
     case sync(Sync)
+    /// Nothing but the piggybacked updates: news pushed to random members every
+    /// gossip interval while there is any (memberlist's gossip), so that it spreads
+    /// beyond the fixed ring neighbours that probes reach.
+    case gossip
 }
 
 /// Push-pull state exchange. The initiator first sends only its digest; a peer whose

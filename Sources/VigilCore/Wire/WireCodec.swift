@@ -27,6 +27,7 @@ import VigilCrypto
 //                  u32 count (<= maxStateEntries), count x member
 //                  u32 count (<= maxStateEntries), count x vote
 //                  u32 count (<= maxStateEntries), count x departure
+//   6  gossip    no body: the packet exists to carry updates
 //
 // Update types. Append-only, like message types.
 //   1  alive     member
@@ -86,6 +87,7 @@ public enum WireCodec {
         case pingReq = 3
         case nack = 4
         case sync = 5
+        case gossip = 6
     }
 
     /// Update type numbers (append-only).
@@ -263,6 +265,7 @@ extension Message {
         case .pingReq: .pingReq
         case .nack: .nack
         case .sync: .sync
+        case .gossip: .gossip
         }
     }
 
@@ -277,6 +280,8 @@ extension Message {
             4 + WireCodec.size(of: target) + address.encodedSize
         case .sync(let sync):
             sync.encodedSize
+        case .gossip:
+            0
         }
     }
 
@@ -284,7 +289,7 @@ extension Message {
         switch self {
         case .ping(_, let target):
             try WireCodec.validate(target)
-        case .ack, .nack:
+        case .ack, .nack, .gossip:
             break
         case .pingReq(_, let target, let address):
             try WireCodec.validate(target)
@@ -325,6 +330,8 @@ extension WireWriter {
             self.write(address)
         case .sync(let sync):
             self.write(sync)
+        case .gossip:
+            break
         }
     }
 }
@@ -345,6 +352,8 @@ extension WireReader {
             return .nack(seq: try self.readUInt32())
         case .sync:
             return .sync(try self.readSync())
+        case .gossip:
+            return .gossip
         }
     }
 }
