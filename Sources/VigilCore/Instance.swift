@@ -47,6 +47,7 @@ public struct Instance: Sendable {
     var randomCursor = 0
     var nextSyncAt: Instant = .distantFuture
     var nextGossipAt: Instant = .zero
+    var lastRepairSyncAt: Instant = .zero
     /// The last ack or nack this node received: proof that its own network works.
     var lastAckAt: Instant = .zero
     var isolated = false
@@ -268,10 +269,12 @@ public struct Instance: Sendable {
         self.output.append(.send(Packet(sender: self.me.name, message: message, gossip: updates), to: address))
     }
 
-    /// λ·⌈log10(N+1)⌉ transmissions per update (memberlist's retransmit limit).
+    /// λ·⌈log10(N+1)⌉ + 4 transmissions per update: memberlist's retransmit limit,
+    /// plus a constant because the share of nodes an epidemic misses falls only like
+    /// e^-transmissions, which memberlist's formula leaves near 1e-3 in small clusters.
     func retransmitLimit() -> Int {
         let n = Double(self.liveOthers.count + 2)
-        return self.configuration.gossip.retransmitMultiplier * max(1, Int(Math.log10(n).rounded(.up)))
+        return self.configuration.gossip.retransmitMultiplier * max(1, Int(Math.log10(n).rounded(.up))) + 4
     }
 
     mutating func changeHealth(by delta: Int) {

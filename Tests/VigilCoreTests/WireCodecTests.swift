@@ -226,7 +226,7 @@ struct WireCodecTests {
         #expect(throws: WireError.unsupportedVersion) { try Packet(decoding: bytes) }
     }
 
-    @Test(arguments: [0, 6, 255] as [UInt8])
+    @Test(arguments: [0, 7, 255] as [UInt8])
     func unknownMessageTypesAreRejected(type: UInt8) {
         var bytes = Packet(sender: "a", message: .ack(seq: 1)).encoded()
         bytes[1] = type

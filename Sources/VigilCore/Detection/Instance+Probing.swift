@@ -76,6 +76,7 @@ extension Instance {
             }
             self.probeCursor &+= 1
             if self.probeCursor % slots == 0 {
+                self.repairStaleSuspicions()
                 self.periodsSinceRandomProbe += 1
                 let every = self.configuration.probe.randomProbeEvery
                 if (every > 0 && self.periodsSinceRandomProbe >= every) || self.subjects.isEmpty {

@@ -50,6 +50,23 @@ extension Instance {
         self.output.append(.stream(Packet(sender: self.me.name, message: .sync(sync)), to: address))
     }
 
+    /// Gossip reaches all but a tiny share of nodes (the epidemic tail). A node still
+    /// holding a suspicion long after every window ran out — no refutation, no
+    /// certificate — probably missed the outcome: it pulls state from a random peer
+    /// at once instead of waiting for the next periodic sync. Checked once a period.
+    mutating func repairStaleSuspicions() {
+        let lifeguard = self.configuration.lifeguard
+        let stale = lifeguard.suspicionMax.scaled(by: 2) + self.configuration.probe.period.scaled(by: 2)
+        guard self.now - self.lastRepairSyncAt > stale else { return }
+        let missed = self.entries.values.contains {
+            $0.member.status == .suspect && ($0.suspicion.map { self.now - $0.start > stale } ?? false)
+        }
+        if missed {
+            self.lastRepairSyncAt = self.now
+            self.startSync()
+        }
+    }
+
     /// Joins by pushing our own record to every seed and asking for their state.
     mutating func attemptJoin() {
         self.nextJoinAttempt = self.now + self.configuration.probe.period.scaled(by: 4)
