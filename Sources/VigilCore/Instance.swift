@@ -87,6 +87,7 @@ public struct Instance: Sendable {
         self.me = Member(
             name: name, address: address, incarnation: incarnation, status: .alive, tags: tags,
             identityKey: identity.publicKey)
+        self.rings = ObserverRings(k: configuration.probe.observers, members: [name])
     }
 
     // MARK: - Inputs
@@ -189,7 +190,7 @@ public struct Instance: Sendable {
             self.send(.ping(seq: self.takeSequence(), target: name), to: entry.member.address)
         }
         self.hasLeft = true
-        self.topologyDirty = true
+        self.setLive(self.me.name, false)
         return self.finish()
     }
 
@@ -231,8 +232,8 @@ public struct Instance: Sendable {
     }
 
     mutating func finish() -> [Directive] {
+        self.refreshTopologyIfNeeded()
         self.recheckQuorumsIfNeeded()
-        self.refreshTopologyIfNeeded()  // so queries between inputs see a current view
         if self.started && !self.hasLeft {
             let wake = self.nextDeadline()
             self.requestedWake = wake

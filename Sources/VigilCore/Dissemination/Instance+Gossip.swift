@@ -15,7 +15,9 @@ extension Instance {
         }
     }
 
-    mutating func applyAlive(_ incoming: Member) {
+    /// - Parameter regossip: whether to pass the news on. Records learned in bulk
+    ///   from a synced state are not: the peer's whole view is no news to the rest.
+    mutating func applyAlive(_ incoming: Member, regossip: Bool = true) {
         if incoming.name == self.me.name {
             guard incoming.identityKey == self.me.identityKey else {
                 self.publish(.identityConflict(name: incoming.name, address: incoming.address))
@@ -29,9 +31,9 @@ extension Instance {
             var member = incoming
             member.status = .alive
             self.entries[incoming.name] = MemberEntry(member: member)
-            self.markTopologyChanged()
+            self.setLive(member.name, true)
             self.publish(.statusChanged(member: member.name, from: nil, to: .alive, incarnation: member.incarnation))
-            self.queue.enqueue(.alive(member), key: .member(member.name), priority: .routine)
+            if regossip { self.queue.enqueue(.alive(member), key: .member(member.name), priority: .routine) }
             return
         }
         guard entry.member.identityKey == incoming.identityKey else {
@@ -61,14 +63,16 @@ extension Instance {
             watch.lastRoundFailed = false
             self.watches[incoming.name] = watch
         }
-        if !old.isLive { self.markTopologyChanged() }
+        if !old.isLive { self.setLive(incoming.name, true) }
         if old != .alive {
             self.publish(
                 .statusChanged(member: incoming.name, from: old, to: .alive, incarnation: incoming.incarnation))
         }
         self.queue.remove(.member(incoming.name))
-        self.queue.enqueue(
-            .alive(entry.member), key: .member(incoming.name), priority: wasRefutation ? .failureNews : .routine)
+        if regossip || wasRefutation || !old.isLive {
+            self.queue.enqueue(
+                .alive(entry.member), key: .member(incoming.name), priority: wasRefutation ? .failureNews : .routine)
+        }
     }
 
     mutating func applySuspicion(_ suspicion: Suspicion) {
@@ -130,7 +134,7 @@ extension Instance {
         entry.departure = departure
         entry.suspicion = nil
         self.entries[departure.name] = entry
-        self.markTopologyChanged()
+        if old.isLive { self.setLive(departure.name, false) }
         self.publish(
             .statusChanged(member: departure.name, from: old, to: .left, incarnation: departure.incarnation))
         self.queue.enqueue(.left(departure), key: .member(departure.name), priority: .failureNews)

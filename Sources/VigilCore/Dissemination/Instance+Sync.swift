@@ -103,7 +103,7 @@ extension Instance {
         for member in ordered {
             switch member.status {
             case .alive, .suspect:
-                self.applyAlive(member)
+                self.applyAlive(member, regossip: false)
             case .failed:
                 let votes = (votesBySubject[member.name] ?? []).filter { $0.incarnation == member.incarnation }
                 if member.name == self.me.name {
@@ -139,7 +139,6 @@ extension Instance {
         let certificate = FailureCertificate(subject: member.name, incarnation: member.incarnation, votes: signed)
         // The voters chose observers from a view without us (we are joining now):
         // check against that view.
-        self.refreshTopologyIfNeeded()
         let voterView = ObserverRings(k: self.configuration.probe.observers, members: self.liveOthers)
         guard let proven = Self.quorumSubset(of: certificate, observers: voterView.observers(of: member.name))
         else { return }

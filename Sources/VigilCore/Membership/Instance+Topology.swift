@@ -1,17 +1,9 @@
 extension Instance {
-    /// Recomputes the observer rings, this node's subjects and the live list after
-    /// the live view changed. Cheap to call; does the work only when needed.
+    /// Recomputes this node's subjects (and their watches) after the live view
+    /// changed. The rings themselves are kept current by `setLive`.
     mutating func refreshTopologyIfNeeded() {
         guard self.topologyDirty else { return }
         self.topologyDirty = false
-        var live = self.entries.values.filter { $0.member.status.isLive }.map(\.member.name)
-        live.sort()
-        self.liveOthers = live
-        var ringMembers = live
-        if self.me.status.isLive && self.ownCertificate == nil && !self.hasLeft {
-            ringMembers.append(self.me.name)
-        }
-        self.rings = ObserverRings(k: self.configuration.probe.observers, members: ringMembers)
         self.observersCache.removeAll(keepingCapacity: true)
         let newSubjects = self.rings.subjects(of: self.me.name)
         let firstEstimate = self.configuration.probe.period
@@ -29,23 +21,41 @@ extension Instance {
         }
         self.watches = watches
         self.subjects = newSubjects
-        self.quorumsNeedRecheck = true
-        self.randomOrder = []
-        self.randomCursor = 0
+    }
+
+    /// Records that `name` joined (`true`) or left (`false`) the live view: the
+    /// observer rings and the list of live peers change at once, subjects lazily.
+    mutating func setLive(_ name: String, _ live: Bool) {
+        if live {
+            self.rings.insert(name)
+        } else {
+            self.rings.remove(name)
+            // Observer sets moved: votes held for a suspect may now be a quorum.
+            self.quorumsNeedRecheck = true
+        }
+        if name != self.me.name {
+            let index = self.liveOthers.partitioningIndex { $0 >= name }
+            let present = index < self.liveOthers.count && self.liveOthers[index] == name
+            if live && !present {
+                self.liveOthers.insert(name, at: index)
+            } else if !live && present {
+                self.liveOthers.remove(at: index)
+            }
+            self.randomOrder = []
+            self.randomCursor = 0
+        }
+        self.observersCache.removeAll(keepingCapacity: true)
+        self.topologyDirty = true
     }
 
     /// The observers of `subject` in this node's current view.
     mutating func observers(of subject: String) -> [String] {
-        self.refreshTopologyIfNeeded()
         if let cached = self.observersCache[subject] { return cached }
         let observers = self.rings.observers(of: subject)
         self.observersCache[subject] = observers
         return observers
     }
 
-    mutating func markTopologyChanged() {
-        self.topologyDirty = true
-    }
 
     /// Observer sets moved: votes held for a suspect may now make a quorum (or the
     /// voters' view and ours differed while other failures spread).
@@ -68,5 +78,19 @@ extension Instance {
             }
             self.refreshTopologyIfNeeded()
         }
+    }
+}
+
+extension Array {
+    /// The first index whose element satisfies `predicate`, for a predicate that is
+    /// false then true along the array (binary search).
+    func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = self.count
+        while low < high {
+            let mid = (low + high) / 2
+            if predicate(self[mid]) { high = mid } else { low = mid + 1 }
+        }
+        return low
     }
 }

@@ -27,6 +27,27 @@ public struct ObserverRings: Sendable {
         }
     }
 
+    /// Adds `name` to every ring (O(K·N) moves, no re-sort). No-op if present.
+    public mutating func insert(_ name: String) {
+        guard self.names.insert(name).inserted else { return }
+        for r in 0..<self.k {
+            let hash = Self.position(of: name, ring: r)
+            let index = Self.lowerBound(self.rings[r], hash: hash, name: name)
+            self.rings[r].insert(RingEntry(hash: hash, name: name), at: index)
+        }
+    }
+
+    /// Removes `name` from every ring. No-op if absent.
+    public mutating func remove(_ name: String) {
+        guard self.names.remove(name) != nil else { return }
+        for r in 0..<self.k {
+            let index = Self.lowerBound(self.rings[r], hash: Self.position(of: name, ring: r), name: name)
+            if index < self.rings[r].count && self.rings[r][index].name == name {
+                self.rings[r].remove(at: index)
+            }
+        }
+    }
+
     /// Members in the rings.
     public var count: Int { self.names.count }
 

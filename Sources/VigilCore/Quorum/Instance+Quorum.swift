@@ -114,7 +114,7 @@ extension Instance {
             self.ownCertificate = proven
             let old = self.me.status
             self.me.status = .failed
-            self.markTopologyChanged()
+            self.setLive(self.me.name, false)
             self.publish(.statusChanged(member: self.me.name, from: old, to: .failed, incarnation: self.me.incarnation))
             self.publish(.declaredFailed(proven))
         } else {
@@ -181,7 +181,7 @@ extension Instance {
         entry.certificate = certificate
         entry.suspicion = nil
         self.entries[certificate.subject] = entry
-        self.markTopologyChanged()
+        self.setLive(certificate.subject, false)
         self.publish(
             .statusChanged(
                 member: certificate.subject, from: old, to: .failed, incarnation: certificate.incarnation))
