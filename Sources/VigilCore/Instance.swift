@@ -23,6 +23,8 @@ public struct Instance: Sendable {
 
     /// Every other member this node knows of, by name.
     var entries: [String: MemberEntry] = [:]
+    /// Names of the members whose status here is `.suspect`.
+    var suspects: Set<String> = []
     /// The subjects this node observes, with their phi detectors.
     var watches: [String: SubjectWatch] = [:]
     var pending: [UInt32: PendingProbe] = [:]
@@ -232,7 +234,6 @@ public struct Instance: Sendable {
     }
 
     mutating func finish() -> [Directive] {
-        self.refreshTopologyIfNeeded()
         self.recheckQuorumsIfNeeded()
         if self.started && !self.hasLeft {
             let wake = self.nextDeadline()
@@ -240,7 +241,7 @@ public struct Instance: Sendable {
             self.output.append(.wake(at: wake))
         }
         let out = self.output
-        self.output.removeAll(keepingCapacity: true)
+        self.output = []
         return out
     }
 

@@ -89,14 +89,18 @@ extension Instance {
     }
 
     mutating func nextRandomTarget() -> String? {
-        if self.randomCursor >= self.randomOrder.count {
-            self.randomOrder = self.liveOthers.shuffled(using: &self.rng)
-            self.randomCursor = 0
+        for _ in 0..<2 {
+            if self.randomCursor >= self.randomOrder.count {
+                self.randomOrder = self.liveOthers.shuffled(using: &self.rng)
+                self.randomCursor = 0
+            }
+            while self.randomCursor < self.randomOrder.count {
+                let name = self.randomOrder[self.randomCursor]
+                self.randomCursor += 1
+                if self.entries[name]?.member.status.isLive == true { return name }
+            }
         }
-        guard self.randomCursor < self.randomOrder.count else { return nil }
-        let name = self.randomOrder[self.randomCursor]
-        self.randomCursor += 1
-        return self.entries[name]?.member.status.isLive == true ? name : nil
+        return nil
     }
 
     mutating func probe(_ target: String) {

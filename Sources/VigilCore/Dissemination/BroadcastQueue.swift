@@ -90,6 +90,7 @@ public struct BroadcastQueue: Sendable {
         var remaining = budget
         var taken: [Update] = []
         var moved: [(Slot, Int)] = []  // re-bucket after the scan so an item is taken once
+        var misses = 0
         let row = Self.maxTransmissions + 1
         outer: for priority in Priority.allCases {
             for transmissions in 0..<row {
@@ -108,6 +109,17 @@ public struct BroadcastQueue: Sendable {
                     }
                     if item.size > remaining {
                         kept.append(slot)
+                        misses += 1
+                        if misses >= Self.missesBeforeFull {
+                            // The packet is as good as full: keep the rest for later.
+                            while i >= 0 {
+                                kept.append(bucket[i])
+                                i -= 1
+                            }
+                            kept.reverse()
+                            self.buckets[index] = kept + self.buckets[index]
+                            break outer
+                        }
                         continue
                     }
                     remaining -= item.size
@@ -143,6 +155,8 @@ public struct BroadcastQueue: Sendable {
 
     /// A lower bound on any update's encoded size, to stop scanning early.
     private static let smallestUpdate = 16
+    /// Updates in a row that did not fit before the packet counts as full.
+    private static let missesBeforeFull = 8
 
     private func bucketIndex(_ priority: Priority, _ transmissions: Int) -> Int {
         priority.rawValue * (Self.maxTransmissions + 1) + min(transmissions, Self.maxTransmissions)

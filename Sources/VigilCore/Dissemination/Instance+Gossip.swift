@@ -53,6 +53,7 @@ extension Instance {
         entry.member.address = incoming.address
         entry.member.tags = incoming.tags
         entry.member.status = .alive
+        self.suspects.remove(incoming.name)
         entry.suspicion = nil
         entry.votes = [:]
         entry.certificate = nil
@@ -106,6 +107,7 @@ extension Instance {
         }
         let old = entry.member.status
         entry.member.status = .suspect
+        self.suspects.insert(suspicion.subject)
         self.entries[suspicion.subject] = entry
         if old != .suspect {
             self.publish(
@@ -131,6 +133,7 @@ extension Instance {
         let old = entry.member.status
         entry.member.incarnation = departure.incarnation
         entry.member.status = .left
+        self.suspects.remove(departure.name)
         entry.departure = departure
         entry.suspicion = nil
         self.entries[departure.name] = entry

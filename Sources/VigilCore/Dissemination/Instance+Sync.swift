@@ -58,8 +58,8 @@ extension Instance {
         let lifeguard = self.configuration.lifeguard
         let stale = lifeguard.suspicionMax.scaled(by: 2) + self.configuration.probe.period.scaled(by: 2)
         guard self.now - self.lastRepairSyncAt > stale else { return }
-        let missed = self.entries.values.contains {
-            $0.member.status == .suspect && ($0.suspicion.map { self.now - $0.start > stale } ?? false)
+        let missed = self.suspects.contains { name in
+            self.entries[name]?.suspicion.map { self.now - $0.start > stale } ?? false
         }
         if missed {
             self.lastRepairSyncAt = self.now

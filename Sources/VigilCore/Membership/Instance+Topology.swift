@@ -41,8 +41,8 @@ extension Instance {
             } else if !live && present {
                 self.liveOthers.remove(at: index)
             }
-            self.randomOrder = []
-            self.randomCursor = 0
+            // The round-robin order is not reshuffled here: new members join it at
+            // the next round, departed ones are skipped when their turn comes.
         }
         self.observersCache.removeAll(keepingCapacity: true)
         self.topologyDirty = true
@@ -62,7 +62,6 @@ extension Instance {
     mutating func recheckQuorumsIfNeeded() {
         while self.quorumsNeedRecheck {
             self.quorumsNeedRecheck = false
-            self.refreshTopologyIfNeeded()
             let pending = self.entries.values.filter { $0.member.status == .suspect && !$0.votes.isEmpty }
                 .map(\.member.name).sorted()
             for name in pending {
@@ -76,7 +75,6 @@ extension Instance {
                     self.declareFailed(proven)
                 }
             }
-            self.refreshTopologyIfNeeded()
         }
     }
 }

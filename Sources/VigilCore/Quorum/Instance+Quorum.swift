@@ -36,11 +36,7 @@ extension Instance {
         else { return false }
         let live = self.liveOthers.count
         guard live > 0 else { return false }
-        var suspects = 0
-        for name in self.liveOthers where self.entries[name]?.member.status == .suspect {
-            suspects += 1
-        }
-        return Double(suspects) <= self.configuration.quorum.maxSuspectShareToVote * Double(live)
+        return Double(self.suspects.count) <= self.configuration.quorum.maxSuspectShareToVote * Double(live)
     }
 
     /// The documented rule for gray failures: a member that refuted `flapLimit`
@@ -177,6 +173,7 @@ extension Instance {
         guard var entry = self.entries[certificate.subject], entry.member.status.isLive else { return }
         let old = entry.member.status
         entry.member.status = .failed
+        self.suspects.remove(certificate.subject)
         entry.member.incarnation = certificate.incarnation
         entry.certificate = certificate
         entry.suspicion = nil
