@@ -236,4 +236,44 @@ struct InstanceTests {
         #expect(out.events.contains { if case .declaredFailed = $0 { true } else { false } })
         #expect(!out.events.contains { if case .refuted = $0 { true } else { false } })
     }
+
+    @Test func certificateAgainstARefutedIncarnationOfTheSameLifeIsStillFinal() {
+        var a = self.startedInstance()
+        _ = a.learn(Array(self.names.dropFirst()))
+        let voters = a.observers(of: "b").filter { $0 != "a" }.prefix(3)
+        // b refuted a suspicion (incarnation 1 → 2) ...
+        _ = a.receive(
+            Packet(sender: "b", message: .ack(seq: 0), gossip: [.alive(Fixture.member("b", incarnation: 2))]),
+            from: Fixture.address("b"), now: .zero)
+        // ... but the refutation crossed a quorum's certificate against incarnation 1.
+        let certificate = FailureCertificate(
+            subject: "b", incarnation: 1, votes: voters.map { Fixture.vote(on: "b", incarnation: 1, by: $0) })
+        _ = a.receive(
+            Packet(sender: "c", message: .ack(seq: 0), gossip: [.failed(certificate)]), from: Fixture.address("c"),
+            now: .zero)
+        #expect(a.member(named: "b")?.status == .failed)
+        // Further refutations of that life change nothing ...
+        _ = a.receive(
+            Packet(sender: "b", message: .ack(seq: 0), gossip: [.alive(Fixture.member("b", incarnation: 3))]),
+            from: Fixture.address("b"), now: .zero)
+        #expect(a.member(named: "b")?.status == .failed)
+        // ... only a restart, a new life, brings b back.
+        let restarted = Fixture.member("b", incarnation: Incarnation.nextLife(after: 3))
+        _ = a.receive(
+            Packet(sender: "b", message: .ack(seq: 0), gossip: [.alive(restarted)]), from: Fixture.address("b"),
+            now: .zero)
+        #expect(a.member(named: "b")?.status == .alive)
+    }
+
+    @Test func tooFewVotesInACertificateDoNotFailAnyone() {
+        var a = self.startedInstance()
+        _ = a.learn(Array(self.names.dropFirst()))
+        let voters = a.observers(of: "b").filter { $0 != "a" }.prefix(2)
+        let certificate = FailureCertificate(
+            subject: "b", incarnation: 1, votes: voters.map { Fixture.vote(on: "b", incarnation: 1, by: $0) })
+        _ = a.receive(
+            Packet(sender: "c", message: .ack(seq: 0), gossip: [.failed(certificate)]), from: Fixture.address("c"),
+            now: .zero)
+        #expect(a.member(named: "b")?.status == .suspect)
+    }
 }

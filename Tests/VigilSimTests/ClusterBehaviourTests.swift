@@ -58,4 +58,24 @@ import VigilSim
         #expect(first.converged == true, "seed 42: cluster did not converge")
         #expect(try first.deterministicJSON() == second.deterministicJSON(), "seed 42")
     }
+
+    /// Gray failure (issue 2): a node losing 80% of its packets both ways ends failed
+    /// or alive and stays there. Failed is final for a life, so no member certifies
+    /// the gray node's failure twice, and nobody else is harmed.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func grayNodeEndsStablyWithoutOscillating(seed: UInt64) {
+        var scenario = Scenario()
+        scenario.nodes = 30
+        scenario.gray = 1
+        scenario.grayLoss = 0.8
+        scenario.duration = .seconds(180)
+        scenario.seed = seed
+        let report = Simulator.run(scenario)
+        #expect(report.falseFailures == 0, "seed \(seed): \(report.falseFailedMembers)")
+        var seen = Set<String>()
+        for certified in report.certifiedFailures {
+            let key = "\(certified.observer)/\(certified.certificate.subject)"
+            #expect(seen.insert(key).inserted, "seed \(seed): \(key) certified the same failure twice")
+        }
+    }
 }

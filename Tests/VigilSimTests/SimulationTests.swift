@@ -89,10 +89,11 @@ import VigilCore
         sim.schedule(.restart(node: 1, seeds: [0]), at: .ms(2000))
         sim.run(until: .ms(2500))
         #expect(sim.state(of: 1) == .running)
-        #expect(sim.node(1)?.incarnation == 2)
+        let secondLife = Incarnation.first(life: 2)
+        #expect(sim.node(1)?.incarnation == secondLife)
         let inputs = journal.inputs(of: 1)
         #expect(inputs.filter { $0.time > .ms(500) && $0.time < .ms(2000) }.isEmpty)
-        #expect(inputs.contains { $0.time == .ms(2000) && $0.input == .start(incarnation: 2) })
+        #expect(inputs.contains { $0.time == .ms(2000) && $0.input == .start(incarnation: secondLife) })
         #expect(inputs.contains { $0.time == .ms(2100) && $0.input == .tick })
     }
 

@@ -42,6 +42,12 @@ extension Instance {
         }
         guard incoming.incarnation > entry.member.incarnation else { return }
         let old = entry.member.status
+        // Failed and left are final for a life: only a restart (a new life) returns.
+        if !old.isLive
+            && Incarnation.life(of: incoming.incarnation) <= Incarnation.life(of: entry.member.incarnation)
+        {
+            return
+        }
         let wasRefutation = old == .suspect
         if wasRefutation {
             entry.refutations.append(self.now)

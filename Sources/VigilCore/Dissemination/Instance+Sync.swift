@@ -18,13 +18,15 @@ extension Instance {
     }
 
     static func digestTerm(_ member: Member) -> UInt64 {
-        let status: UInt64 =
+        // Failed and left are final for a life, whatever incarnation each node last
+        // heard of: count the life alone so that such views still agree.
+        let value: UInt64 =
             switch member.status {
-            case .alive, .suspect: 0
-            case .failed: 2
-            case .left: 3
+            case .alive, .suspect: member.incarnation &* 4
+            case .failed: UInt64(Incarnation.life(of: member.incarnation)) &* 4 &+ 2
+            case .left: UInt64(Incarnation.life(of: member.incarnation)) &* 4 &+ 3
             }
-        return StableHash.combine(StableHash.hash(member.name), member.incarnation &* 4 &+ status)
+        return StableHash.combine(StableHash.hash(member.name), value)
     }
 
     /// The full state, with the proofs behind failed and left members.
@@ -111,7 +113,8 @@ extension Instance {
                 } else if self.entries[member.name] == nil {
                     self.adoptFailed(member, votes: votes)
                 } else {
-                    for vote in votes { self.applyVote(vote) }
+                    self.applyCertificate(
+                        FailureCertificate(subject: member.name, incarnation: member.incarnation, votes: votes))
                 }
             case .left:
                 if let departure = departures[member.name] {

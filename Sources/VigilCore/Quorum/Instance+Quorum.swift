@@ -91,29 +91,43 @@ extension Instance {
         }
     }
 
-    /// Votes against this node's current incarnation, taken as one batch (one packet
-    /// or one synced state): a quorum among them is final; anything less is refuted.
+    /// Votes against this node, taken as one batch (one packet or one synced state).
+    /// A quorum against any incarnation of this life is final — even one we already
+    /// refuted, since the cluster acted on it; a lesser number against the current
+    /// incarnation is refuted.
     mutating func applyVotesAgainstMe(_ votes: [Vote]) {
         guard self.ownCertificate == nil, !self.hasLeft else { return }
-        var fresh = false
-        for vote in votes where vote.subject == self.me.name && vote.incarnation == self.me.incarnation {
-            guard self.votesAgainstMe[vote.observer] == nil, self.verifySignature(of: vote) else { continue }
-            self.votesAgainstMe[vote.observer] = vote
-            fresh = true
+        let life = Incarnation.life(of: self.me.incarnation)
+        var byIncarnation: [UInt64: [String: Vote]] = [:]
+        for vote in votes where vote.subject == self.me.name {
+            guard Incarnation.life(of: vote.incarnation) == life, vote.incarnation <= self.me.incarnation else {
+                continue
+            }
+            if vote.incarnation == self.me.incarnation {
+                guard self.votesAgainstMe[vote.observer] == nil, self.verifySignature(of: vote) else { continue }
+                self.votesAgainstMe[vote.observer] = vote
+            } else {
+                guard self.verifySignature(of: vote) else { continue }
+                byIncarnation[vote.incarnation, default: [:]][vote.observer] = vote
+            }
         }
-        guard fresh else { return }
-        let certificate = FailureCertificate(
-            subject: self.me.name, incarnation: self.me.incarnation,
-            votes: self.votesAgainstMe.values.sorted { $0.observer < $1.observer })
-        if let proven = self.quorumSubset(of: certificate) {
-            // Failed is final for this incarnation: no refutation, no votes, no probes.
-            self.ownCertificate = proven
-            let old = self.me.status
-            self.me.status = .failed
-            self.setLive(self.me.name, false)
-            self.publish(.statusChanged(member: self.me.name, from: old, to: .failed, incarnation: self.me.incarnation))
-            self.publish(.declaredFailed(proven))
-        } else {
+        byIncarnation[self.me.incarnation] = self.votesAgainstMe
+        for incarnation in byIncarnation.keys.sorted() {
+            let certificate = FailureCertificate(
+                subject: self.me.name, incarnation: incarnation,
+                votes: byIncarnation[incarnation]!.values.sorted { $0.observer < $1.observer })
+            if let proven = self.quorumSubset(of: certificate) {
+                // Failed is final for this life: no refutation, no votes, no probes.
+                self.ownCertificate = proven
+                let old = self.me.status
+                self.me.status = .failed
+                self.setLive(self.me.name, false)
+                self.publish(.statusChanged(member: self.me.name, from: old, to: .failed, incarnation: incarnation))
+                self.publish(.declaredFailed(proven))
+                return
+            }
+        }
+        if !self.votesAgainstMe.isEmpty && votes.contains(where: { $0.incarnation == self.me.incarnation }) {
             self.refute(above: self.me.incarnation)
         }
     }
@@ -161,6 +175,20 @@ extension Instance {
         }
         if certificate.subject == self.me.name {
             self.applyVotesAgainstMe(votes)
+            return
+        }
+        guard let entry = self.entries[certificate.subject], entry.member.status.isLive else { return }
+        if certificate.incarnation < entry.member.incarnation {
+            // A certificate against an incarnation the member has since refuted is
+            // still final if it is of the same life: the cluster may have acted on it.
+            guard Incarnation.life(of: certificate.incarnation) == Incarnation.life(of: entry.member.incarnation)
+            else { return }
+            let signed = votes.filter { self.verifySignature(of: $0) }
+            let candidate = FailureCertificate(
+                subject: certificate.subject, incarnation: certificate.incarnation, votes: signed)
+            if let proven = self.quorumSubset(of: candidate) {
+                self.declareFailed(proven)
+            }
             return
         }
         for vote in votes {

@@ -8,7 +8,8 @@ public struct NodeSpawn: Sendable {
     public var address: Address
     /// Kept across restarts, as an agent keeps its key in its data directory.
     public var identity: SigningKey
-    /// 1 at first start; one above the last incarnation seen at each restart.
+    /// `Incarnation.first(life: 1)` at first start; the first incarnation of the next
+    /// life after the last one seen at each restart.
     public var incarnation: UInt64
     /// A fresh stream for this life of the node.
     public var rng: DeterministicRNG

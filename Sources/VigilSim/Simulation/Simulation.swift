@@ -183,11 +183,11 @@ public final class Simulation<Node: SimulatedNode> {
         switch action {
         case .start(let node, let seeds):
             guard self.recorder.states[node] == .notStarted else { return }
-            self.spawn(node, incarnation: 1, seeds: seeds)
+            self.spawn(node, incarnation: Incarnation.first(life: 1), seeds: seeds)
         case .restart(let node, let seeds):
             let state = self.recorder.states[node]
             guard state == .crashed || state == .left else { return }
-            self.spawn(node, incarnation: self.lastIncarnation[node] + 1, seeds: seeds)
+            self.spawn(node, incarnation: Incarnation.nextLife(after: self.lastIncarnation[node]), seeds: seeds)
         case .crash(let node):
             guard self.recorder.states[node].isLive else { return }
             self.stop(node, as: .crashed)
