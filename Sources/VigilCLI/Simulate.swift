@@ -21,8 +21,7 @@ struct Simulate: ParsableCommand {
             Traffic counts bytes as sent on the wire: each datagram's packet plus the \
             agent's seal overhead (gossip.seal_overhead, 48 bytes in the presets) plus \
             28 bytes of IPv4/UDP headers; each stream message plus the seal and 40 bytes \
-            of IPv4/TCP headers per segment. Packet sizes are estimated until the wire \
-            codec is wired in.
+            of IPv4/TCP headers per segment. Packet sizes come from the wire codec.
 
             Percentiles are nearest-rank. Exit status: 0 after a run, 2 for bad arguments.
             """

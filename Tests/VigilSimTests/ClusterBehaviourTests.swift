@@ -78,4 +78,21 @@ import VigilSim
             #expect(seen.insert(key).inserted, "seed \(seed): \(key) certified the same failure twice")
         }
     }
+
+    /// Issue 2, figure (a): with the default preset, N=100 and 5% loss, a crash is
+    /// failed by every live member within 3 s of virtual time.
+    @Test(arguments: [1, 2] as [UInt64])
+    func crashIsFailedEverywhereWithinThreeSecondsAtOneHundredNodes(seed: UInt64) {
+        var scenario = Scenario()
+        scenario.nodes = 100
+        scenario.loss = 0.05
+        scenario.crashes = 2
+        scenario.duration = .seconds(45)
+        scenario.seed = seed
+        let report = Simulator.run(scenario)
+        #expect(report.converged == true, "seed \(seed)")
+        #expect(report.detection.undetected == 0, "seed \(seed): \(report.detection)")
+        #expect((report.detection.failedEverywhereMs.max ?? .infinity) <= 3_000, "seed \(seed): \(report.detection)")
+        #expect(report.falseFailures == 0, "seed \(seed): \(report.falseFailedMembers)")
+    }
 }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Reproduces every simulator figure in the README (release build, default preset
+# `lan`), and prints them as a Markdown table with the date and machine. Takes about
+# three minutes on a 2-core machine. Raw JSON reports go to sim-out/.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+swift build -c release --product vigil
+vigil=.build/release/vigil
+out=sim-out
+mkdir -p "$out"
+
+# (a) N=100, 5% loss, one crash per run, 20 seeds: detection distribution.
+for seed in $(seq 1 20); do
+    $vigil simulate --nodes 100 --duration 2m --crash 1 --loss 5% --seed "$seed" --format json \
+        --out "$out/a-seed$seed.json" >/dev/null
+done
+# (b) N=100, one virtual hour, 10% loss, 5 nodes pausing 1 s about once a minute.
+$vigil simulate --nodes 100 --duration 1h --loss 10% --pause 5 --pause-for 1s --seed 1 --format json \
+    --out "$out/b.json" >/dev/null
+# (c) constant load: N=50 and N=1000, 1% loss, one crash, 5 virtual minutes each.
+$vigil simulate --nodes 50 --duration 5m --crash 1 --loss 1% --seed 1 --format json --out "$out/c-50.json" >/dev/null
+# (d) doubles as (c) at N=1000: 10 virtual minutes.
+$vigil simulate --nodes 1000 --duration 10m --crash 1 --loss 1% --seed 1 --format json --out "$out/d-1000.json" >/dev/null
+# Gray failure: two nodes losing 80% of their packets both ways.
+$vigil simulate --nodes 50 --duration 5m --gray 2 --gray-loss 0.8 --seed 1 --format json --out "$out/gray.json" >/dev/null
+
+python3 - "$out" <<'PY'
+import json, sys, glob, datetime, platform, os
+out = sys.argv[1]
+def load(name): return json.load(open(os.path.join(out, name)))
+a = [load(os.path.basename(f)) for f in sorted(glob.glob(os.path.join(out, "a-seed*.json")))]
+fe = sorted(x for r in a for x in r["detection"].get("failed_everywhere_ms", {}).get("samples", []) ) if False else None
+samples = sorted(r["detection"]["failed_everywhere_ms"]["max"] for r in a if r["detection"]["failed_everywhere_ms"].get("count"))
+first = sorted(r["detection"]["first_suspect_ms"]["max"] for r in a if r["detection"]["first_suspect_ms"].get("count"))
+def rank(xs, p):
+    import math
+    return xs[max(0, math.ceil(p * len(xs)) - 1)]
+b, c50, d = load("b.json"), load("c-50.json"), load("d-1000.json")
+gray = load("gray.json")
+print(f"Measured {datetime.date.today()} on {platform.machine()} ({os.cpu_count()} cores) by scripts/sim-figures.sh\n")
+print("| figure | result |")
+print("|---|---|")
+print(f"| (a) crash → failed everywhere, N=100, 5% loss, {len(samples)} seeds | p50 {rank(samples,.5):.0f} ms, p99 {rank(samples,.99):.0f} ms, max {samples[-1]:.0f} ms; undetected {sum(r['detection']['undetected'] for r in a)} |")
+print(f"| (a) crash → first suspicion | p50 {rank(first,.5):.0f} ms, p99 {rank(first,.99):.0f} ms |")
+print(f"| (a) false failures over the 20 runs | {sum(r['false_failures'] for r in a)} |")
+print(f"| (b) N=100, 1 h, 10% loss, 5 nodes pausing 1 s/min | false failures {b['false_failures']}, false suspicions {b['false_suspicions']} |")
+t50, t1k = c50["traffic"]["bytes_sent_per_node_per_s"]["mean"], d["traffic"]["bytes_sent_per_node_per_s"]["mean"]
+print(f"| (c) bytes sent per node per second, N=50 → N=1000 | {t50:.0f} → {t1k:.0f} B/s ({(t1k/t50-1)*100:+.1f}%); messages {c50['traffic']['messages_sent_per_node_per_s']['mean']:.1f} → {d['traffic']['messages_sent_per_node_per_s']['mean']:.1f} /s |")
+print(f"| (d) N=1000, 10 virtual minutes, release build | {d['wall_seconds']:.0f} s wall; detection {d['detection']['failed_everywhere_ms'].get('max', float('nan')):.0f} ms |")
+print(f"| gray: 2 of 50 nodes lose 80% both ways, 5 min | gray failed {gray['gray_failed']}/2, false failures {gray['false_failures']}, certificates {gray['certifications']} (= once per observer) |")
+PY
