@@ -49,3 +49,21 @@ print(f"| (c) bytes sent per node per second, N=50 → N=1000 | {t50:.0f} → {t
 print(f"| (d) N=1000, 10 virtual minutes, release build | {d['wall_seconds']:.0f} s wall; detection {d['detection']['failed_everywhere_ms'].get('max', float('nan')):.0f} ms |")
 print(f"| gray: 2 of 50 nodes lose 80% both ways, 5 min | gray failed {gray['gray_failed']}/2, false failures {gray['false_failures']}, certificates {gray['certifications']} (= once per observer) |")
 PY
+
+# Each preset's pause tolerance, checked: 10 of 50 nodes pause about once a minute for
+# 95% of the tolerance (none may fail) and for 115% (they should: the bound is tight),
+# and crash detection at 1% loss.
+echo
+echo "| preset | pauseTolerance | pauses at 95%: false failures | pauses at 115%: paused nodes failed | crash → failed everywhere p50 / max | bytes/node/s |"
+echo "|---|---|---|---|---|---|"
+for preset in local lan wan; do
+    tol=$($vigil simulate --preset $preset --nodes 5 --duration 1s --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['scenario']['pause_tolerance_ms'])")
+    below=$(python3 -c "print(f'{$tol*0.95/1000:.3f}s')")
+    above=$(python3 -c "print(f'{$tol*1.15/1000:.3f}s')")
+    ok=$($vigil simulate --preset $preset --nodes 50 --duration 10m --pause 10 --pause-for "$below" --seed 1 --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['false_failures'])")
+    bad=$($vigil simulate --preset $preset --nodes 50 --duration 10m --pause 10 --pause-for "$above" --seed 1 --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['false_failures'])")
+    crash=$($vigil simulate --preset $preset --nodes 50 --duration 3m --crash 3 --loss 1% --seed 1 --format json | python3 -c "
+import json,sys; r=json.load(sys.stdin); d=r['detection']['failed_everywhere_ms']
+print(f\"{d['p50']:.0f} / {d['max']:.0f} ms | {r['traffic']['bytes_sent_per_node_per_s']['mean']:.0f}\")")
+    echo "| $preset | $(python3 -c "print(f'{$tol:.0f} ms')") | $ok (pause $below) | $bad of 10 (pause $above) | $crash |"
+done

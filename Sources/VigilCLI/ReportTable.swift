@@ -6,7 +6,9 @@ enum ReportTable {
     static func render(_ r: SimulationReport) -> String {
         var lines: [String] = []
         let s = r.scenario
-        lines.append("Vigil simulation: \(r.nodes) nodes, preset \(r.preset), seed \(r.seed)")
+        lines.append(
+            "Vigil simulation: \(r.nodes) nodes, preset \(r.preset) (tolerates pauses up to "
+                + "\(seconds(s.pauseToleranceMs))), seed \(r.seed)")
         if let ms = r.convergenceMs {
             lines.append("  converged after \(seconds(ms)) (virtual); scenario \(seconds(r.scenarioSeconds * 1000))")
         } else {

@@ -138,7 +138,7 @@ public struct Instance: Sendable {
         case .nack(let seq):
             self.handleNack(seq: seq)
         case .sync(let sync):
-            self.handleSync(sync, from: address)
+            self.handleSync(sync, from: address, sender: packet.sender)
         case .gossip:
             break  // its updates were applied above
         }

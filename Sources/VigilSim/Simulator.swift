@@ -206,7 +206,8 @@ struct ScenarioRun<Node: SimulatedNode> {
                 gray: s.gray, grayLoss: s.grayLoss, slow: s.slow, slowDelayMs: s.slowDelay.milliseconds,
                 partition: s.partition?.description,
                 wireSizes: "encoded",
-                wireRoundTrip: s.wireRoundTrip),
+                wireRoundTrip: s.wireRoundTrip,
+                pauseToleranceMs: s.configuration.pauseTolerance.milliseconds),
             faults: SimulationReport.Faults(
                 crashed: sortedNames(self.crashed), paused: sortedNames(self.paused),
                 gray: sortedNames(self.gray), slow: sortedNames(self.slow),

@@ -277,3 +277,23 @@ struct InstanceTests {
         #expect(a.member(named: "b")?.status == .suspect)
     }
 }
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test func pauseToleranceIsAcceptablePausePlusPhiMarginPlusShortestWindow() {
+        // phi = 8 ⇔ y ≈ 5.226 in Akka's logistic approximation (solved independently
+        // with python: log10(1 + exp(y(1.5976 + 0.070566 y²))) = 8).
+        #expect(abs(Configuration.standardScore(forPhi: 8) - 5.226) < 0.001)
+        let lan = Configuration.lan.pauseTolerance.milliseconds
+        #expect(abs(lan - (500 + 522.6 + 500)) < 1)
+        #expect(Configuration.local.pauseTolerance < Configuration.lan.pauseTolerance)
+        #expect(Configuration.lan.pauseTolerance < Configuration.wan.pauseTolerance)
+    }
+
+    @Test func presetsAreFoundByName() {
+        #expect(Configuration.preset(named: "LAN") == .lan)
+        #expect(Configuration.preset(named: "wan") == .wan)
+        #expect(Configuration.preset(named: "local") == .local)
+        #expect(Configuration.preset(named: "fast") == nil)
+    }
+}

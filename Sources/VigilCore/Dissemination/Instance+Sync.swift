@@ -78,9 +78,9 @@ extension Instance {
         }
     }
 
-    mutating func handleSync(_ sync: Sync, from address: Address) {
+    mutating func handleSync(_ sync: Sync, from address: Address, sender: String) {
         if let state = sync.state {
-            self.merge(state)
+            self.merge(state, from: sender)
         }
         guard sync.replyWanted else { return }
         let digest = self.stateDigest
@@ -91,7 +91,9 @@ extension Instance {
 
     /// Merges a peer's full state: alive records as gossip, failed members only with
     /// a certificate that verifies here, left members only with a valid departure.
-    mutating func merge(_ state: MembershipState) {
+    /// The sender's own record is news (a joiner announcing itself) and is gossiped on;
+    /// the rest of its view is not.
+    mutating func merge(_ state: MembershipState, from sender: String) {
         var votesBySubject: [String: [Vote]] = [:]
         for vote in state.votes {
             votesBySubject[vote.subject, default: []].append(vote)
@@ -105,7 +107,7 @@ extension Instance {
         for member in ordered {
             switch member.status {
             case .alive, .suspect:
-                self.applyAlive(member, regossip: false)
+                self.applyAlive(member, regossip: member.name == sender)
             case .failed:
                 let votes = (votesBySubject[member.name] ?? []).filter { $0.incarnation == member.incarnation }
                 if member.name == self.me.name {

@@ -84,6 +84,8 @@ public struct SimulationReport: Codable, Sendable {
         /// `encoded`: sizes come from the wire codec (`Packet.encodedSize`).
         public var wireSizes: String
         public var wireRoundTrip: Bool
+        /// The configuration's `pauseTolerance`: pauses up to this must not fail a node.
+        public var pauseToleranceMs: Double
 
         enum CodingKeys: String, CodingKey {
             case loss
@@ -100,6 +102,7 @@ public struct SimulationReport: Codable, Sendable {
             case partition
             case wireSizes = "wire_sizes"
             case wireRoundTrip = "wire_round_trip"
+            case pauseToleranceMs = "pause_tolerance_ms"
         }
     }
 
