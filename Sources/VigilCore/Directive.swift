@@ -34,17 +34,21 @@ public enum MembershipEvent: Equatable, Sendable {
 }
 
 /// Why an input was dropped (counted by the shell's metrics).
+/// (The shell adds its own reasons for what never reaches the core: bad seal, replay,
+/// undecodable bytes.)
 public enum DropReason: String, Equatable, Sendable, CaseIterable {
-    case malformed
-    case unknownSender
+    /// A packet claiming to come from this node itself.
+    case fromSelf
+    /// A ping meant for another node (an address reused by a different member).
     case wrongTarget
+    /// A vote or departure whose signature does not verify against the signer's key.
     case badSignature
+    /// An ack for no outstanding probe (late, duplicated, or forged).
     case staleSequence
-    case selfDeclaredFailed
 }
 
 /// The proof that `subject` at `incarnation` failed: more than half of its observers'
-/// signed votes. Any member can check it (`FailureCertificate.verify`).
+/// signed votes. Any member can check it against its own view (`Instance.verify(_:)`).
 public struct FailureCertificate: Hashable, Sendable {
     public var subject: String
     public var incarnation: UInt64

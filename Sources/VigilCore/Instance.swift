@@ -114,7 +114,7 @@ public struct Instance: Sendable {
         self.begin(now)
         guard self.started, !self.hasLeft else { return self.finish() }
         guard packet.sender != self.me.name else {
-            self.publish(.dropped(reason: .malformed))
+            self.publish(.dropped(reason: .fromSelf))
             return self.finish()
         }
         var votesAgainstMe: [Vote] = []
