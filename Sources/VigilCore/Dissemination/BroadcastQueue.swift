@@ -88,64 +88,41 @@ public struct BroadcastQueue: Sendable {
         guard !self.items.isEmpty, budget > 0 else { return [] }
         let limit = max(1, min(limit, Self.maxTransmissions))
         var remaining = budget
-        var taken: [Update] = []
-        var moved: [(Slot, Int)] = []  // re-bucket after the scan so an item is taken once
         var misses = 0
-        let row = Self.maxTransmissions + 1
-        outer: for priority in Priority.allCases {
-            for transmissions in 0..<row {
-                let index = priority.rawValue * row + transmissions
-                if self.buckets[index].isEmpty { continue }
-                var kept: [Slot] = []
-                var bucket = self.buckets[index]
-                self.buckets[index] = []
-                // Newest first: walk from the end.
-                var i = bucket.count - 1
-                while i >= 0 {
-                    let slot = bucket[i]
-                    i -= 1
-                    guard var item = self.items[slot.key], item.generation == slot.generation else {
-                        continue  // replaced or removed
-                    }
-                    if item.size > remaining {
-                        kept.append(slot)
-                        misses += 1
-                        if misses >= Self.missesBeforeFull {
-                            // The packet is as good as full: keep the rest for later.
-                            while i >= 0 {
-                                kept.append(bucket[i])
-                                i -= 1
-                            }
-                            kept.reverse()
-                            self.buckets[index] = kept + self.buckets[index]
-                            break outer
-                        }
-                        continue
-                    }
-                    remaining -= item.size
-                    taken.append(item.update)
-                    item.transmissions += 1
-                    if item.transmissions >= limit {
-                        self.items[slot.key] = nil
-                    } else {
-                        self.items[slot.key] = item
-                        moved.append((slot, self.bucketIndex(item.priority, item.transmissions)))
-                    }
-                    if remaining < Self.smallestUpdate {
-                        // Put back what we have not looked at, then stop.
-                        while i >= 0 {
-                            kept.append(bucket[i])
-                            i -= 1
-                        }
-                        kept.reverse()
-                        self.buckets[index] = kept + self.buckets[index]
-                        break outer
-                    }
+        var taken: [Update] = []
+        var moved: [(Slot, Int)] = []  // re-bucketed after the scan, so an item is taken once
+        for index in self.buckets.indices where !self.buckets[index].isEmpty {
+            let bucket = self.buckets[index]
+            var kept: [Slot] = []  // newest first while scanning
+            var full = false
+            for slot in bucket.reversed() {  // newest first
+                if full {
+                    kept.append(slot)
+                    continue
                 }
-                kept.reverse()
-                bucket = kept
-                self.buckets[index] = bucket + self.buckets[index]
+                guard var item = self.items[slot.key], item.generation == slot.generation else {
+                    continue  // replaced or removed: drop the stale slot
+                }
+                if item.size > remaining {
+                    kept.append(slot)
+                    misses += 1
+                    // A run of misses means the packet is as good as full.
+                    full = misses >= Self.missesBeforeFull
+                    continue
+                }
+                remaining -= item.size
+                taken.append(item.update)
+                item.transmissions += 1
+                if item.transmissions >= limit {
+                    self.items[slot.key] = nil
+                } else {
+                    self.items[slot.key] = item
+                    moved.append((slot, self.bucketIndex(item.priority, item.transmissions)))
+                }
+                full = remaining < Self.smallestUpdate
             }
+            self.buckets[index] = kept.reversed()
+            if full { break }
         }
         for (slot, index) in moved {
             self.buckets[index].append(slot)
