@@ -51,15 +51,15 @@ print(f"| gray: 2 of 50 nodes lose 80% both ways, 5 min | gray failed {gray['gra
 PY
 
 # Each preset's pause tolerance, checked: 10 of 50 nodes pause about once a minute for
-# 95% of the tolerance (none may fail) and for 115% (they should: the bound is tight),
-# and crash detection at 1% loss.
+# exactly the tolerance (none may fail) and for 130% of it (they do: the bound is
+# close), and crash detection at 1% loss.
 echo
-echo "| preset | pauseTolerance | pauses at 95%: false failures | pauses at 115%: paused nodes failed | crash → failed everywhere p50 / max | bytes/node/s |"
+echo "| preset | pauseTolerance | pauses at 100%: false failures | pauses at 130%: paused nodes failed | crash → failed everywhere p50 / max | bytes/node/s |"
 echo "|---|---|---|---|---|---|"
 for preset in local lan wan; do
     tol=$($vigil simulate --preset $preset --nodes 5 --duration 1s --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['scenario']['pause_tolerance_ms'])")
-    below=$(python3 -c "print(f'{$tol*0.95/1000:.3f}s')")
-    above=$(python3 -c "print(f'{$tol*1.15/1000:.3f}s')")
+    below=$(python3 -c "print(f'{$tol/1000:.3f}s')")
+    above=$(python3 -c "print(f'{$tol*1.3/1000:.3f}s')")
     ok=$($vigil simulate --preset $preset --nodes 50 --duration 10m --pause 10 --pause-for "$below" --seed 1 --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['false_failures'])")
     bad=$($vigil simulate --preset $preset --nodes 50 --duration 10m --pause 10 --pause-for "$above" --seed 1 --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['false_failures'])")
     crash=$($vigil simulate --preset $preset --nodes 50 --duration 3m --crash 3 --loss 1% --seed 1 --format json | python3 -c "

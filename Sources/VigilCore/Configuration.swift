@@ -141,8 +141,8 @@ public struct Configuration: Sendable, Equatable {
 }
 
 extension Configuration {
-    /// A data-centre network (default). `pauseTolerance` 1.52 s (measured: 1.5 s
-    /// pauses never fail a node, 1.75 s do); a crash is failed everywhere in ~2 s.
+    /// A data-centre network (default). `pauseTolerance` 1.32 s (measured: 1.5 s
+    /// pauses never failed a node, 1.75 s did); a crash is failed everywhere in ~2 s.
     public static let lan = Configuration(
         probe: Probe(
             observers: 5,  // Akka/Rapid use 5-10; 5 keeps each node at 10 probes/s
@@ -179,8 +179,8 @@ extension Configuration {
         )
     )
 
-    /// Links across sites: slower probes, more patience. `pauseTolerance` 5.6 s
-    /// (measured: 5 s survives, 6 s does not); crashes failed everywhere in ~7 s.
+    /// Links across sites: slower probes, more patience. `pauseTolerance` 5.07 s
+    /// (measured: 5 s survives, 5.3 s does not always); crashes failed everywhere in ~7 s.
     public static let wan = Configuration(
         probe: Probe(
             observers: 5,
@@ -209,7 +209,7 @@ extension Configuration {
     )
 
     /// Loopback and tests on one machine: fast, and tolerant of little.
-    /// `pauseTolerance` 0.66 s (measured: 0.6 s survives, 0.8 s does not); crashes
+    /// `pauseTolerance` 0.56 s (measured: 0.6 s survives, 0.8 s does not); crashes
     /// failed everywhere in ~0.8 s.
     public static let local = Configuration(
         probe: Probe(
@@ -242,12 +242,14 @@ extension Configuration {
     /// lets a node survive without being declared failed: the silence at which phi
     /// reaches its threshold for a regular heartbeat (`acceptablePause` plus z
     /// minimum standard deviations, z ≈ 5.23 for phi = 8), plus the shortest
-    /// suspicion window, in which the resumed node refutes. A crash can never be
-    /// detected faster than this; each preset spends the rest on speed.
+    /// suspicion window, in which the resumed node refutes, less one gossip interval
+    /// for that refutation to reach the observers. A crash can never be detected
+    /// faster than this; each preset spends the rest on speed.
     /// (`scripts/sim-figures.sh` checks each preset's value against the simulator.)
     public var pauseTolerance: Duration {
         let z = Self.standardScore(forPhi: self.phi.threshold)
         return self.phi.acceptablePause + self.phi.minStdDeviation.scaled(by: z) + self.lifeguard.suspicionMin
+            - self.gossip.interval
     }
 
     /// The y at which Akka's logistic approximation gives `phi` (bisection).
