@@ -12,6 +12,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libsodium, found through pkg-config (Debian: libsodium-dev).
@@ -31,17 +35,34 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
+        // The I/O shell: sealed UDP/TCP transport, timers, data directory, config
+        // files, control API. Protocol logic stays in VigilCore.
+        .target(
+            name: "VigilAgent",
+            dependencies: [
+                "VigilCore",
+                "VigilCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "VigilCLI",
             dependencies: [
                 "VigilCore",
                 "VigilSim",
+                "VigilAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilCrypto"]),
         .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilCore"]),
+        .testTarget(name: "VigilAgentTests", dependencies: ["VigilAgent", "VigilCore", "VigilCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,113 @@
+import VigilCore
+import VigilCrypto
+
+// Contracts between the agent's parts, written first so that they can be built side
+// by side. Each part owns its folder: Config/, Transport/, Control/, Service/.
+
+/// What a running agent exposes to its control API (implemented by the service).
+public protocol AgentControl: Sendable {
+    /// Every member this node knows, itself included, sorted by name.
+    func members() async -> [MemberView]
+    /// This node: name, health, settings, counters.
+    func info() async -> AgentInfo
+    /// Leaves the cluster gracefully, then stops the agent.
+    func leave() async
+    /// Marks a failed member as left (operator action, like `serf force-leave`).
+    /// - Returns: `false` if no such member or it is not failed.
+    func forceLeave(_ name: String) async -> Bool
+    /// Membership events from now on, until the stream's consumer stops.
+    func events() async -> AsyncStream<EventView>
+}
+
+/// One member as the CLI shows it (`vigil members --format json`).
+public struct MemberView: Codable, Sendable, Equatable {
+    public var name: String
+    public var addr: String
+    public var port: UInt16
+    public var status: String
+    public var incarnation: UInt64
+    public var tags: [String: String]
+    /// For a suspect: the observers whose suspicion this node heard of.
+    public var suspectedBy: [String]
+    /// For a suspect: the failure votes this node holds against its incarnation.
+    public var votes: Int
+
+    public init(
+        name: String, addr: String, port: UInt16, status: String, incarnation: UInt64, tags: [String: String],
+        suspectedBy: [String] = [], votes: Int = 0
+    ) {
+        self.name = name
+        self.addr = addr
+        self.port = port
+        self.status = status
+        self.incarnation = incarnation
+        self.tags = tags
+        self.suspectedBy = suspectedBy
+        self.votes = votes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, addr, port, status, incarnation, tags
+        case suspectedBy = "suspected_by"
+        case votes
+    }
+}
+
+/// `vigil info`.
+public struct AgentInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var address: String
+    public var incarnation: UInt64
+    public var healthScore: Int
+    public var isolated: Bool
+    public var preset: String
+    public var members: [String: Int]  // status → count
+    public var counters: [String: UInt64]  // e.g. packets_in, dropped_bad_seal
+
+    public init(
+        name: String, address: String, incarnation: UInt64, healthScore: Int, isolated: Bool, preset: String,
+        members: [String: Int], counters: [String: UInt64]
+    ) {
+        self.name = name
+        self.address = address
+        self.incarnation = incarnation
+        self.healthScore = healthScore
+        self.isolated = isolated
+        self.preset = preset
+        self.members = members
+        self.counters = counters
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, address, incarnation
+        case healthScore = "health_score"
+        case isolated, preset, members, counters
+    }
+}
+
+/// One line of `vigil monitor`.
+public struct EventView: Codable, Sendable, Equatable {
+    /// Wall-clock time, RFC 3339.
+    public var time: String
+    /// `member-status`, `failure-certified`, `refuted`, `declared-failed`,
+    /// `identity-conflict`, `isolated`, `health`.
+    public var event: String
+    public var member: String?
+    public var from: String?
+    public var to: String?
+    public var incarnation: UInt64?
+    public var detail: String?
+
+    public init(
+        time: String, event: String, member: String? = nil, from: String? = nil, to: String? = nil,
+        incarnation: UInt64? = nil, detail: String? = nil
+    ) {
+        self.time = time
+        self.event = event
+        self.member = member
+        self.from = from
+        self.to = to
+        self.incarnation = incarnation
+        self.detail = detail
+    }
+}
