@@ -214,6 +214,15 @@ public struct Instance: Sendable {
         name == self.me.name ? self.ownCertificate : self.entries[name]?.certificate
     }
 
+    /// For a suspect member: the observers whose suspicion of its current incarnation
+    /// this node heard of, and how many valid failure votes it holds against it.
+    public func suspicionDetail(of name: String) -> (observers: [String], votes: Int) {
+        guard let entry = self.entries[name], entry.member.status == .suspect else { return ([], 0) }
+        let observers = entry.suspicion.map { [$0.firstObserver] + $0.confirmedBy } ?? []
+        let votes = entry.votes.values.filter { $0.incarnation == entry.member.incarnation }.count
+        return (observers.sorted(), votes)
+    }
+
     /// Lifeguard local health score (0 = healthy).
     public var healthScore: Int { self.health.score }
 
