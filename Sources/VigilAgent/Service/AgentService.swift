@@ -1,0 +1,66 @@
+import Logging
+import ServiceLifecycle
+import VigilCore
+
+/// The running agent: feeds the engine from the transport and the clock, serves the
+/// control API, and on graceful shutdown (SIGTERM/SIGINT through the ServiceGroup)
+/// leaves the cluster before it stops.
+public struct AgentService: Service {
+    let runtime: AgentRuntime
+    let transport: GossipTransport
+    let control: ControlServer?
+    let seeds: [Address]
+    let leaveGrace: Duration
+    let logger: Logger
+    /// Granularity of the timer loop: the engine's deadlines are honoured within this.
+    static let tickGranularity: Duration = .milliseconds(10)
+
+    public init(
+        runtime: AgentRuntime, transport: GossipTransport, control: ControlServer?, seeds: [Address],
+        leaveGrace: Duration, logger: Logger
+    ) {
+        self.runtime = runtime
+        self.transport = transport
+        self.control = control
+        self.seeds = seeds
+        self.leaveGrace = leaveGrace
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await self.runtime.start(joining: self.seeds)
+        SystemdNotifier.notify("READY=1", logger: self.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in self.transport.events {
+                    await self.runtime.receive(event.packet, from: event.from)
+                }
+            }
+            group.addTask {
+                var lastCounters = ContinuousClock.now
+                while !Task.isCancelled {
+                    let wake = await self.runtime.nextWake
+                    let now = self.runtime.now()
+                    let wait = min(max(wake - now, .zero), Self.tickGranularity)
+                    try await Task.sleep(for: wait)
+                    await self.runtime.tickIfDue()
+                    if ContinuousClock.now - lastCounters > .seconds(1) {
+                        lastCounters = ContinuousClock.now
+                        await self.runtime.record(counters: self.transport.counters)
+                    }
+                }
+            }
+            if let control = self.control {
+                group.addTask { try await control.run() }
+            }
+            // Until SIGTERM/SIGINT: then leave gracefully, give the departure time to
+            // spread, and stop everything.
+            try? await gracefulShutdown()
+            SystemdNotifier.notify("STOPPING=1", logger: self.logger)
+            await self.runtime.leave()
+            try? await Task.sleep(for: self.leaveGrace)
+            group.cancelAll()
+            await self.transport.close()
+        }
+    }
+}
