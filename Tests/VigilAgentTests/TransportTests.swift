@@ -466,6 +466,21 @@ private func withWatchdog<T>(
         try await receiverLoop.shutdownGracefully()
     }
 
+    @Test func streamThatSendsNoFrameIsClosedAtTheReadTimeout() async throws {
+        var settings = loopback()
+        settings.streamReadTimeout = .milliseconds(50)
+        let receiver = try await GossipTransport(
+            settings: settings, keyring: Keyring(primary: keyA), logger: testLogger)
+        let target = try SocketAddress(ipAddress: "127.0.0.1", port: Int(receiver.localAddress.port))
+        try await withWatchdog([receiver]) {
+            let idle = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(to: target).get()
+            try await idle.writeAndFlush(ByteBuffer(bytes: [0, 0, 0, 9, 1])).get()  // part of a frame, then silence
+            try await idle.closeFuture.get()
+        }
+        #expect(receiver.stats.streamTimeouts == 1)
+        await receiver.close()
+    }
+
     @Test func failedStreamIsCountedNotThrownAndCloseEndsEvents() async throws {
         let transport = try await GossipTransport(
             settings: loopback(), keyring: Keyring(primary: keyA), logger: testLogger)

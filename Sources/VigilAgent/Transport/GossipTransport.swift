@@ -113,7 +113,9 @@ public final class GossipTransport: Sendable {
 
     /// The counters now.
     public var stats: TransportStats {
-        self.counters.snapshot
+        var stats = self.counters.snapshot
+        stats.replayCacheEvictions = self.sealer.replayEvictedEarly
+        return stats
     }
 
     /// The keyring in use now.

@@ -21,6 +21,10 @@ public struct TransportStats: Sendable, Equatable {
     public var connectionsRefused: UInt64 = 0
     /// Inbound connections closed for not delivering a frame within the read timeout.
     public var streamTimeouts: UInt64 = 0
+    /// Nonces the replay cache forgot for room before their freshness window ended.
+    /// Non-zero means more valid packets arrived within one window than the cache
+    /// holds: a replay of those could have been accepted.
+    public var replayCacheEvictions: UInt64 = 0
 
     public init() {}
 
@@ -41,6 +45,7 @@ public struct TransportStats: Sendable, Equatable {
             "send_failures": self.sendFailures,
             "connections_refused": self.connectionsRefused,
             "stream_timeouts": self.streamTimeouts,
+            "replay_cache_evictions": self.replayCacheEvictions,
         ]
         for reason in TransportDropReason.allCases {
             counters["dropped_\(reason.rawValue)"] = self.dropped(reason)
