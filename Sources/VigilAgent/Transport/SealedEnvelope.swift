@@ -1,0 +1,138 @@
+import VigilCore
+import VigilCrypto
+
+/// What travels inside the seal of every datagram and stream frame: the packet, the
+/// time it was sealed, and the address its sender gossips on.
+///
+/// Plaintext layout (envelope version 1), all integers big-endian:
+///
+///     u8   envelope version     1
+///     u64  sealed at            sender's wall-clock time, ms since the Unix epoch
+///     u8   host length          0...255
+///     ...  host                 UTF-8, the sender's advertised gossip host
+///     u16  port                 the sender's advertised gossip port
+///     ...  packet               `Packet.encoded()`, to the end
+///
+/// Sealed with ``Keyring/seal(_:)`` this becomes
+///
+///     [keyring version: 1][key id: 4][nonce: 24][ciphertext ‖ tag: plaintext + 16]
+///
+/// Time and advertised address sit inside the seal so that they are authenticated:
+/// the freshness check (``EnvelopeSealer``) cannot be defeated by rewriting them, and
+/// a stream's reply address cannot be redirected.
+///
+/// Pure: no clock, no state. ``EnvelopeSealer`` adds the clock, the replay cache and
+/// the lock around a keyring that can be rotated at run time.
+struct SealedEnvelope: Equatable, Sendable {
+    /// The envelope version this build writes and reads.
+    static let version: UInt8 = 1
+
+    /// Where ``Keyring/seal(_:)`` puts the nonce: after its version byte and 4-byte
+    /// key id (Keyring.swift). 24 bytes, XChaCha20's nonce.
+    static let nonceRange = 5..<29
+
+    /// Bytes of plaintext around host and packet: version, time, host length, port.
+    static let fixedPlaintextBytes = 1 + 8 + 1 + 2
+
+    /// Longest advertised host, in UTF-8 bytes (1-byte length).
+    static let maxHostBytes = 255
+
+    var packet: Packet
+    /// The sender's gossip address as it advertises it.
+    var advertised: Address
+    /// Sender's wall-clock time at sealing, ms since the Unix epoch.
+    var timestamp: UInt64
+
+    /// The plaintext that goes into the seal.
+    ///
+    /// - Precondition: `advertised.host` fits in ``maxHostBytes`` UTF-8 bytes
+    ///   (``EnvelopeSealer/check(advertised:)`` vets it when the agent starts).
+    func plaintext() -> [UInt8] {
+        let host = Array(self.advertised.host.utf8)
+        precondition(host.count <= Self.maxHostBytes, "advertised host is longer than 255 bytes")
+        let packet = self.packet.encoded()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Self.fixedPlaintextBytes + host.count + packet.count)
+        bytes.append(Self.version)
+        Self.append(self.timestamp, to: &bytes)
+        bytes.append(UInt8(host.count))
+        bytes.append(contentsOf: host)
+        Self.append(self.advertised.port, to: &bytes)
+        bytes.append(contentsOf: packet)
+        return bytes
+    }
+
+    /// Reads a plaintext made by ``plaintext()``. Never traps.
+    /// - Throws: ``EnvelopeError/malformed(_:)``: with `nil` if the envelope header is
+    ///   bad, with the `WireError` if the packet inside does not decode.
+    init(plaintext bytes: [UInt8]) throws(EnvelopeError) {
+        guard bytes.count >= Self.fixedPlaintextBytes, bytes[0] == Self.version else { throw .malformed(nil) }
+        let timestamp = bytes[1..<9].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let hostCount = Int(bytes[9])
+        let hostEnd = 10 + hostCount
+        guard bytes.count >= hostEnd + 2 else { throw .malformed(nil) }
+        guard let host = String(validating: bytes[10..<hostEnd], as: UTF8.self) else { throw .malformed(nil) }
+        let port = UInt16(bytes[hostEnd]) << 8 | UInt16(bytes[hostEnd + 1])
+        let packet: Packet
+        do {
+            packet = try Packet(decoding: bytes[(hostEnd + 2)...])
+        } catch {
+            throw .malformed(error)
+        }
+        self.init(packet: packet, advertised: Address(host: host, port: port), timestamp: timestamp)
+    }
+
+    init(packet: Packet, advertised: Address, timestamp: UInt64) {
+        self.packet = packet
+        self.advertised = advertised
+        self.timestamp = timestamp
+    }
+
+    /// The envelope sealed under `keyring`'s primary key with a fresh random nonce.
+    func sealed(with keyring: Keyring) -> [UInt8] {
+        keyring.seal(self.plaintext())
+    }
+
+    /// Authenticates, decrypts and parses sealed bytes. Checks neither freshness nor
+    /// replay: that needs a clock and memory, which ``EnvelopeSealer`` has.
+    /// - Throws: ``EnvelopeError/badSeal(_:)`` or ``EnvelopeError/malformed(_:)``.
+    static func open(_ sealed: [UInt8], with keyring: Keyring) throws(EnvelopeError) -> (
+        envelope: SealedEnvelope, nonce: Nonce
+    ) {
+        let plaintext: [UInt8]
+        do {
+            plaintext = try keyring.open(sealed)
+        } catch {
+            throw .badSeal(error)
+        }
+        // `open` succeeded, so `sealed` holds a whole header and nonce.
+        guard let nonce = Nonce(sealed: sealed) else { throw .malformed(nil) }
+        return (try SealedEnvelope(plaintext: plaintext), nonce)
+    }
+
+    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        var big = value.bigEndian
+        withUnsafeBytes(of: &big) { bytes.append(contentsOf: $0) }
+    }
+}
+
+/// The 24-byte nonce of a sealed packet, as the replay cache remembers it: three
+/// words, so hashing and comparing do not touch the heap.
+struct Nonce: Hashable, Sendable {
+    var high: UInt64
+    var middle: UInt64
+    var low: UInt64
+
+    /// The nonce in bytes ``SealedEnvelope/nonceRange`` of `sealed`, or `nil` if
+    /// `sealed` is too short to hold one.
+    init?(sealed: [UInt8]) {
+        let range = SealedEnvelope.nonceRange
+        guard sealed.count >= range.upperBound else { return nil }
+        func word(_ start: Int) -> UInt64 {
+            sealed[start..<start + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        }
+        self.high = word(range.lowerBound)
+        self.middle = word(range.lowerBound + 8)
+        self.low = word(range.lowerBound + 16)
+    }
+}
