@@ -2,19 +2,23 @@ import ArgumentParser
 import Foundation
 
 @main
-struct Vigil: ParsableCommand {
+struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Peer failure detection and fencing for cloud compute nodes.",
-        subcommands: [Simulate.self]
+        subcommands: [Members.self, Info.self, Monitor.self, Leave.self, ForceLeave.self, Simulate.self]
     )
 
     /// Like ArgumentParser's own `main()`, except that bad arguments exit with 2 (the
     /// usual status for usage errors of command-line tools) instead of `EX_USAGE` (64).
-    static func main() {
+    static func main() async {
         do {
             var command = try self.parseAsRoot()
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = self.exitCode(for: error)
             if code == .validationFailure {
