@@ -62,7 +62,16 @@ let package = Package(
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilCrypto"]),
         .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilCore"]),
-        .testTarget(name: "VigilAgentTests", dependencies: ["VigilAgent", "VigilCore", "VigilCrypto"]),
+        .testTarget(
+            name: "VigilAgentTests",
+            dependencies: [
+                "VigilAgent", "VigilCore", "VigilCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

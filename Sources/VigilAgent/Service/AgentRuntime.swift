@@ -8,9 +8,12 @@ import VigilCrypto
 public protocol PacketSink: Sendable {
     /// One datagram.
     func send(_ packet: Packet, to address: Address)
-    /// One reliable message (sync), which may exceed the MTU.
-    func stream(_ packet: Packet, to address: Address)
+    /// One reliable message (sync), which may exceed the MTU. Returns once written or
+    /// failed; never throws.
+    func stream(_ packet: Packet, to address: Address) async
 }
+
+extension GossipTransport: PacketSink {}
 
 /// The agent's single owner of the protocol engine: every input (a packet, a timer,
 /// an operator request) goes through this actor one at a time, and the directives the
@@ -27,12 +30,21 @@ public actor AgentRuntime: AgentControl {
     private var leaving = false
     private var counters: [String: UInt64] = [:]
     private let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private let streamContinuation: AsyncStream<(Packet, Address)>.Continuation
+    private let leaveContinuation: AsyncStream<Void>.Continuation
+    /// Yields once when an operator asked this node to leave (the service then stops).
+    public nonisolated let leaveRequested: AsyncStream<Void>
+    /// Reliable messages waiting to be sent (drained by `AgentService`).
+    public nonisolated let outgoingStreams: AsyncStream<(Packet, Address)>
 
     public init(instance: Instance, sink: any PacketSink, presetName: String, logger: Logger) {
         self.instance = instance
         self.sink = sink
         self.presetName = presetName
         self.logger = logger
+        (self.leaveRequested, self.leaveContinuation) = AsyncStream.makeStream(of: Void.self)
+        (self.outgoingStreams, self.streamContinuation) = AsyncStream.makeStream(
+            of: (Packet, Address).self, bufferingPolicy: .bufferingNewest(256))
     }
 
     /// The engine's clock: monotonic time since this runtime was made.
@@ -90,11 +102,14 @@ public actor AgentRuntime: AgentControl {
             isolated: self.instance.isIsolated, preset: self.presetName, members: byStatus, counters: self.counters)
     }
 
+    /// Starts a graceful leave and returns at once (the service stops afterwards).
     public func leave() {
         guard !self.leaving else { return }
         self.leaving = true
         self.carry(self.instance.leave(now: self.now()))
         self.logger.info("agent.leaving", metadata: ["node.name": "\(self.instance.me.name)"])
+        self.leaveContinuation.yield()
+        self.leaveContinuation.finish()
     }
 
     public func forceLeave(_ name: String) -> Bool {
@@ -131,7 +146,9 @@ public actor AgentRuntime: AgentControl {
             case .send(let packet, let address):
                 self.sink.send(packet, to: address)
             case .stream(let packet, let address):
-                self.sink.stream(packet, to: address)
+                // Connecting may take seconds: hand it to the service's stream loop
+                // rather than hold up the engine.
+                self.streamContinuation.yield((packet, address))
             case .wake(let at):
                 self.wakeAt = at
             case .publish(let event):

@@ -33,7 +33,10 @@ public struct AgentService: Service {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in self.transport.events {
-                    await self.runtime.receive(event.packet, from: event.from)
+                    switch event {
+                    case .packet(let packet, let from, _):
+                        await self.runtime.receive(packet, from: from)
+                    }
                 }
             }
             group.addTask {
@@ -46,16 +49,29 @@ public struct AgentService: Service {
                     await self.runtime.tickIfDue()
                     if ContinuousClock.now - lastCounters > .seconds(1) {
                         lastCounters = ContinuousClock.now
-                        await self.runtime.record(counters: self.transport.counters)
+                        await self.runtime.record(counters: self.transport.stats.byName)
+                    }
+                }
+            }
+            group.addTask {
+                // One child task per sync so a slow peer never holds up the others.
+                await withDiscardingTaskGroup { streams in
+                    for await (packet, address) in self.runtime.outgoingStreams {
+                        streams.addTask { await self.transport.stream(packet, to: address) }
                     }
                 }
             }
             if let control = self.control {
                 group.addTask { try await control.run() }
             }
-            // Until SIGTERM/SIGINT: then leave gracefully, give the departure time to
-            // spread, and stop everything.
-            try? await gracefulShutdown()
+            // Until SIGTERM/SIGINT or `vigil leave`: then leave gracefully, give the
+            // departure time to spread, and stop everything.
+            await withTaskGroup(of: Void.self) { waiters in
+                waiters.addTask { try? await gracefulShutdown() }
+                waiters.addTask { for await _ in self.runtime.leaveRequested { return } }
+                await waiters.next()
+                waiters.cancelAll()
+            }
             SystemdNotifier.notify("STOPPING=1", logger: self.logger)
             await self.runtime.leave()
             try? await Task.sleep(for: self.leaveGrace)

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilAgent
+import VigilCore
+import VigilCrypto
+
+/// `vigil agent`: the daemon that runs on every node.
+struct Agent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Vigil agent on this node.",
+        discussion: """
+            Settings come from flags, then VIGIL_* environment variables, then the \
+            --config file (YAML or JSON), then defaults. Gossip is sealed with the \
+            cluster key (--encrypt, or a --keyring-file); running without one needs \
+            --insecure-no-encryption, said explicitly. SIGTERM or SIGINT (or \
+            `vigil leave`) leaves the cluster gracefully, then stops.
+            """)
+
+    @Option(help: "This node's name (default: the host name; the Nova compute host name).") var name: String?
+    @Option(help: "Address to bind UDP and TCP to, HOST:PORT (default 0.0.0.0:7946).") var bind: String?
+    @Option(help: "Address peers should use, HOST:PORT (default: the bind address).") var advertise: String?
+    @Option(help: "A member to join through, HOST:PORT (repeatable).") var join: [String] = []
+    @Option(name: .customLong("data-dir"), help: "Data directory (default /var/lib/vigil).") var dataDir: String?
+    @Option(help: "Control socket path (default: <data-dir>/vigil.sock).") var control: String?
+    @Option(help: "The cluster key, base64 (make one with `vigil keygen`).") var encrypt: String?
+    @Option(name: .customLong("keyring-file"), help: "Keyring file (JSON); wins over --encrypt.") var keyringFile: String?
+    @Option(name: .customLong("tag"), help: "A tag k=v (repeatable).") var tags: [String] = []
+    @Option(help: "Prometheus metrics address HOST:PORT (not served yet).") var metrics: String?
+    @Option(help: "Protocol preset: lan, wan or local.") var preset: String?
+    @Option(help: "Configuration file (YAML or JSON).") var config: String?
+    @Flag(name: .customLong("insecure-no-encryption"), help: "Run without sealing gossip (tests only).")
+    var insecureNoEncryption = false
+
+    func run() async throws {
+        let flags = AgentFlags(
+            name: self.name, bind: self.bind, advertise: self.advertise, join: self.join,
+            dataDirectory: self.dataDir, control: self.control, encrypt: self.encrypt, keyringFile: self.keyringFile,
+            tags: self.tags, metrics: self.metrics, preset: self.preset, config: self.config,
+            insecureNoEncryption: self.insecureNoEncryption)
+        let settings: AgentConfiguration
+        let keyring: Keyring
+        do {
+            settings = try AgentConfiguration.load(flags: flags, environment: ProcessInfo.processInfo.environment)
+            // Without a key the transport still needs a keyring: a random one nobody
+            // else has would isolate the node, so insecure mode is refused for now.
+            guard let loaded = try settings.loadKeyring() else {
+                throw ValidationError(
+                    "running without encryption is not supported yet: give --encrypt KEY (make one with `vigil keygen`)")
+            }
+            keyring = loaded
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        var logger = Logger(label: "vigil")
+        logger[metadataKey: "node.name"] = "\(settings.name)"
+
+        do {
+            let dataDirectory = try DataDirectory(path: settings.dataDirectory)
+            let identity = try dataDirectory.loadOrCreateIdentity()
+            let life = try dataDirectory.nextLife()
+            let transport = try await GossipTransport(
+                settings: TransportSettings(bind: settings.bind, advertise: settings.advertise), keyring: keyring,
+                logger: logger)
+            let instance = Instance(
+                name: settings.name, address: transport.advertisedAddress, tags: settings.tags, identity: identity,
+                incarnation: Incarnation.first(life: life), configuration: settings.protocolConfiguration,
+                rng: DeterministicRNG(seed: SecureRandom.uint64()))
+            let runtime = AgentRuntime(instance: instance, sink: transport, presetName: settings.preset, logger: logger)
+            let control = ControlServer(path: settings.controlSocketPath, control: runtime, logger: logger)
+            let service = AgentService(
+                runtime: runtime, transport: transport, control: control, seeds: settings.join,
+                leaveGrace: settings.protocolConfiguration.probe.period.scaled(by: 2), logger: logger)
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            try await group.run()
+        } catch let error as DataDirectoryError {
+            FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as TransportError {
+            FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `vigil keygen`: a new cluster key, base64, for --encrypt.
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a new random cluster key (base64).")
+
+    func run() throws {
+        print(ClusterKey.generate().base64)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Testing
+import VigilCore
+import VigilCrypto
+
+@testable import VigilAgent
+
+/// Real agents (engine + sealed UDP/TCP transport + control server) on 127.0.0.1.
+/// These wait for real protocol progress; the time limits are hang guards, not
+/// speed assertions.
+@Suite("Agents on loopback", .serialized)
+struct AgentLoopbackTests {
+    struct Node {
+        let runtime: AgentRuntime
+        let transport: GossipTransport
+        let group: ServiceGroup
+        let controlPath: String
+    }
+
+    static func makeNode(
+        _ name: String, key: ClusterKey, join: [Address], directory: URL
+    ) async throws -> Node {
+        let logger = Logger(label: "test.\(name)")
+        let dataDirectory = try DataDirectory(path: directory.appendingPathComponent(name).path)
+        let transport = try await GossipTransport(
+            settings: TransportSettings(bind: Address(host: "127.0.0.1", port: 0)), keyring: Keyring(primary: key),
+            logger: logger)
+        let instance = Instance(
+            name: name, address: transport.advertisedAddress, identity: try dataDirectory.loadOrCreateIdentity(),
+            incarnation: Incarnation.first(life: try dataDirectory.nextLife()), configuration: .local,
+            rng: DeterministicRNG(seed: SecureRandom.uint64()))
+        let runtime = AgentRuntime(instance: instance, sink: transport, presetName: "local", logger: logger)
+        let controlPath = "/tmp/vigil-agent-test-\(getpid())-\(name).sock"
+        let control = ControlServer(path: controlPath, control: runtime, logger: logger)
+        let service = AgentService(
+            runtime: runtime, transport: transport, control: control, seeds: join, leaveGrace: .milliseconds(300),
+            logger: logger)
+        let group = ServiceGroup(services: [service], logger: logger)
+        return Node(runtime: runtime, transport: transport, group: group, controlPath: controlPath)
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `guardSeconds` pass.
+    static func eventually(_ guardSeconds: Double = 30, _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(guardSeconds)
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return await condition()
+    }
+
+    static func statuses(_ node: Node) async -> [String: String] {
+        Dictionary(uniqueKeysWithValues: await node.runtime.members().map { ($0.name, $0.status) })
+    }
+
+    @Test func threeAgentsJoinDetectACrashAndSeeAGracefulLeave() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-agents-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = ClusterKey.generate()
+        let first = try await Self.makeNode("a1", key: key, join: [], directory: directory)
+        let seed = first.transport.localAddress
+        let second = try await Self.makeNode("a2", key: key, join: [seed], directory: directory)
+        let third = try await Self.makeNode("a3", key: key, join: [seed], directory: directory)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for node in [first, second, third] {
+                tasks.addTask { try await node.group.run() }
+            }
+            let converged = await Self.eventually {
+                for node in [first, second, third] {
+                    let seen = await Self.statuses(node)
+                    if seen.count != 3 || seen.values.contains(where: { $0 != "alive" }) { return false }
+                }
+                return true
+            }
+            #expect(converged, "three agents did not all see each other alive")
+
+            // The operator CLI's path: members through the control socket.
+            let listed = try await ControlClient(path: first.controlPath).getMembers()
+            #expect(listed.map(\.name) == ["a1", "a2", "a3"])
+
+            // a3 crashes: its sockets go silent, no leave.
+            await third.transport.close()
+            let failed = await Self.eventually {
+                let seenByFirst = await Self.statuses(first)["a3"]
+                let seenBySecond = await Self.statuses(second)["a3"]
+                return seenByFirst == "failed" && seenBySecond == "failed"
+            }
+            #expect(failed, "a crashed agent was not marked failed by the others")
+            await third.group.triggerGracefulShutdown()
+
+            // a2 leaves gracefully through its control socket.
+            try await ControlClient(path: second.controlPath).leave()
+            let left = await Self.eventually { await Self.statuses(first)["a2"] == "left" }
+            #expect(left, "a graceful leave was not seen as left")
+            #expect(await Self.statuses(first)["a2"] != "failed")
+
+            await first.group.triggerGracefulShutdown()
+            await second.group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test func anAgentWithAnotherClusterKeyCannotJoin() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-agents-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try await Self.makeNode("k1", key: ClusterKey.generate(), join: [], directory: directory)
+        let intruder = try await Self.makeNode(
+            "k2", key: ClusterKey.generate(), join: [first.transport.localAddress], directory: directory)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await first.group.run() }
+            tasks.addTask { try await intruder.group.run() }
+            // The intruder's join frames are refused as bad seals, and nobody learns of anybody.
+            let refused = await Self.eventually { first.transport.stats.dropped(.badSeal) > 0 }
+            #expect(refused)
+            #expect(await Self.statuses(first).keys.sorted() == ["k1"])
+            #expect(await Self.statuses(intruder).keys.sorted() == ["k2"])
+            await first.group.triggerGracefulShutdown()
+            await intruder.group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
