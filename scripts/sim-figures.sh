@@ -29,7 +29,6 @@ import json, sys, glob, datetime, platform, os
 out = sys.argv[1]
 def load(name): return json.load(open(os.path.join(out, name)))
 a = [load(os.path.basename(f)) for f in sorted(glob.glob(os.path.join(out, "a-seed*.json")))]
-fe = sorted(x for r in a for x in r["detection"].get("failed_everywhere_ms", {}).get("samples", []) ) if False else None
 samples = sorted(r["detection"]["failed_everywhere_ms"]["max"] for r in a if r["detection"]["failed_everywhere_ms"].get("count"))
 first = sorted(r["detection"]["first_suspect_ms"]["max"] for r in a if r["detection"]["first_suspect_ms"].get("count"))
 def rank(xs, p):

@@ -8,31 +8,7 @@ enum ArgumentParsing {
     /// Parses a duration: one or more `NUMBER UNIT` parts, units `ns`, `us`, `ms`, `s`,
     /// `m`, `h`; a bare `0` is zero. `nil` if anything else.
     static func duration(_ text: String) -> Duration? {
-        let s = text.trimmingWhitespace()
-        if s == "0" { return .zero }
-        var total: Double = 0
-        var rest = Substring(s)
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            let unit = rest.prefix { $0.isLetter || $0 == "µ" }
-            rest = rest.dropFirst(unit.count)
-            let scale: Double
-            switch unit {
-            case "ns": scale = 1
-            case "us", "µs": scale = 1e3
-            case "ms": scale = 1e6
-            case "s": scale = 1e9
-            case "m": scale = 60e9
-            case "h": scale = 3600e9
-            default: return nil
-            }
-            total += value * scale
-        }
-        guard total.isFinite, total < 1e18 else { return nil }
-        return .nanoseconds(Int64(total.rounded()))
+        Duration(parsing: text)
     }
 
     /// Parses a fraction in `0...1`, written `0.05` or `5%`.

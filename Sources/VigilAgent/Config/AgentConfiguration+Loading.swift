@@ -723,31 +723,7 @@ enum Check {
     /// `s`, `m`, `h` (`500ms`, `2s`, `1m30s`, `1.5s`); a bare `0` is zero.
     /// (The same rules as the CLI's `ArgumentParsing.duration`.)
     static func duration(_ text: String) -> Duration? {
-        let s = text.trimmingSpaces()
-        if s == "0" { return .zero }
-        var total: Double = 0
-        var rest = Substring(s)
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            let unit = rest.prefix { $0.isLetter || $0 == "µ" }
-            rest = rest.dropFirst(unit.count)
-            let scale: Double
-            switch unit {
-            case "ns": scale = 1
-            case "us", "µs": scale = 1e3
-            case "ms": scale = 1e6
-            case "s": scale = 1e9
-            case "m": scale = 60e9
-            case "h": scale = 3600e9
-            default: return nil
-            }
-            total += value * scale
-        }
-        guard total.isFinite, total < 1e18 else { return nil }
-        return .nanoseconds(Int64(total.rounded()))
+        Duration(parsing: text)
     }
 
     /// Writes a duration the way `duration(_:)` reads it: `1m30s`, `500ms`, `1.25s`.

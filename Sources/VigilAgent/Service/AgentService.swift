@@ -30,7 +30,7 @@ public struct AgentService: Service {
     public func run() async throws {
         await self.runtime.start(joining: self.seeds)
         SystemdNotifier.notify("READY=1", logger: self.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in self.transport.events {
                     switch event {
@@ -76,6 +76,11 @@ public struct AgentService: Service {
             await self.runtime.leave()
             try? await Task.sleep(for: self.leaveGrace)
             group.cancelAll()
+            while let result = await group.nextResult() {
+                if case .failure(let error) = result, !(error is CancellationError) {
+                    self.logger.error("agent.part-failed", metadata: ["error": "\(error)"])
+                }
+            }
             await self.transport.close()
         }
     }
