@@ -74,9 +74,16 @@ struct Agent: AsyncParsableCommand {
                 rng: DeterministicRNG(seed: SecureRandom.uint64()))
             let runtime = AgentRuntime(instance: instance, sink: transport, presetName: settings.preset, logger: logger)
             let control = ControlServer(path: settings.controlSocketPath, control: runtime, logger: logger)
+            // Rejoin through whoever was alive last time, as well as the configured seeds
+            // (serf's snapshot): a restarted node needs no --join.
+            let remembered = dataDirectory.loadSnapshot(logger: logger)
+                .filter { $0.status.isLive && $0.name != settings.name }.map(\.address)
+            var seeds = settings.join
+            for address in remembered where !seeds.contains(address) { seeds.append(address) }
             let service = AgentService(
-                runtime: runtime, transport: transport, control: control, seeds: settings.join,
-                leaveGrace: settings.protocolConfiguration.probe.period.scaled(by: 2), logger: logger)
+                runtime: runtime, transport: transport, control: control, seeds: seeds,
+                leaveGrace: settings.protocolConfiguration.probe.period.scaled(by: 2), dataDirectory: dataDirectory,
+                logger: logger)
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],

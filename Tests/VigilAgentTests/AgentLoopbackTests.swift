@@ -34,8 +34,10 @@ struct AgentLoopbackTests {
         let runtime = AgentRuntime(instance: instance, sink: transport, presetName: "local", logger: logger)
         let controlPath = "/tmp/vigil-agent-test-\(getpid())-\(name).sock"
         let control = ControlServer(path: controlPath, control: runtime, logger: logger)
+        let remembered = dataDirectory.loadSnapshot(logger: logger).filter { $0.status.isLive }.map(\.address)
         let service = AgentService(
-            runtime: runtime, transport: transport, control: control, seeds: join, leaveGrace: .milliseconds(300),
+            runtime: runtime, transport: transport, control: control, seeds: join + remembered,
+            leaveGrace: .milliseconds(300), dataDirectory: dataDirectory, snapshotInterval: .milliseconds(200),
             logger: logger)
         let group = ServiceGroup(services: [service], logger: logger)
         return Node(runtime: runtime, transport: transport, group: group, controlPath: controlPath)
@@ -89,6 +91,14 @@ struct AgentLoopbackTests {
             }
             #expect(failed, "a crashed agent was not marked failed by the others")
             await third.group.triggerGracefulShutdown()
+
+            // a3 restarts from its data directory with no seed: it rejoins through the
+            // members it saved, as a new life the others accept.
+            let restarted = try await Self.makeNode("a3", key: key, join: [], directory: directory)
+            tasks.addTask { try await restarted.group.run() }
+            let rejoined = await Self.eventually { await Self.statuses(first)["a3"] == "alive" }
+            #expect(rejoined, "a restarted agent did not rejoin from its snapshot")
+            await restarted.group.triggerGracefulShutdown()
 
             // a2 leaves gracefully through its control socket.
             try await ControlClient(path: second.controlPath).leave()

@@ -133,6 +133,13 @@ public actor AgentRuntime: AgentControl {
         self.subscribers[id] = nil
     }
 
+    /// What to write to the data directory so a restart can rejoin without seeds.
+    public func snapshot() -> [SnapshotMember] {
+        self.instance.members.filter { $0.name != self.instance.me.name }.map {
+            SnapshotMember(name: $0.name, address: $0.address, status: $0.status)
+        }
+    }
+
     /// Adds transport counters (drops by reason, bytes) to what `info` reports.
     public func record(counters: [String: UInt64]) {
         for (key, value) in counters { self.counters[key] = value }

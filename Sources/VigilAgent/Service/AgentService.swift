@@ -11,19 +11,25 @@ public struct AgentService: Service {
     let control: ControlServer?
     let seeds: [Address]
     let leaveGrace: Duration
+    let dataDirectory: DataDirectory?
     let logger: Logger
+    /// How often the member list is saved for rejoining after a restart.
+    let snapshotInterval: Duration
     /// Granularity of the timer loop: the engine's deadlines are honoured within this.
     static let tickGranularity: Duration = .milliseconds(10)
 
     public init(
         runtime: AgentRuntime, transport: GossipTransport, control: ControlServer?, seeds: [Address],
-        leaveGrace: Duration, logger: Logger
+        leaveGrace: Duration, dataDirectory: DataDirectory? = nil, snapshotInterval: Duration = .seconds(10),
+        logger: Logger
     ) {
+        self.snapshotInterval = snapshotInterval
         self.runtime = runtime
         self.transport = transport
         self.control = control
         self.seeds = seeds
         self.leaveGrace = leaveGrace
+        self.dataDirectory = dataDirectory
         self.logger = logger
     }
 
@@ -41,6 +47,7 @@ public struct AgentService: Service {
             }
             group.addTask {
                 var lastCounters = ContinuousClock.now
+                var lastSnapshot = ContinuousClock.now
                 while !Task.isCancelled {
                     let wake = await self.runtime.nextWake
                     let now = self.runtime.now()
@@ -50,6 +57,14 @@ public struct AgentService: Service {
                     if ContinuousClock.now - lastCounters > .seconds(1) {
                         lastCounters = ContinuousClock.now
                         await self.runtime.record(counters: self.transport.stats.byName)
+                    }
+                    if let directory = self.dataDirectory, ContinuousClock.now - lastSnapshot > self.snapshotInterval {
+                        lastSnapshot = ContinuousClock.now
+                        do {
+                            try directory.saveSnapshot(await self.runtime.snapshot())
+                        } catch {
+                            self.logger.warning("snapshot.save-failed", metadata: ["error": "\(error)"])
+                        }
                     }
                 }
             }
