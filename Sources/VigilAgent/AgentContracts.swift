@@ -17,6 +17,61 @@ public protocol AgentControl: Sendable {
     func forceLeave(_ name: String) async -> Bool
     /// Membership events from now on, until the stream's consumer stops.
     func events() async -> AsyncStream<EventView>
+    /// Why this node believes what it does about `name` (`nil`: unknown member).
+    func explain(_ name: String) async -> ExplanationView?
+}
+
+extension AgentControl {
+    public func explain(_ name: String) async -> ExplanationView? { nil }
+}
+
+/// `vigil explain NAME`.
+public struct ExplanationView: Codable, Sendable, Equatable {
+    public var name: String
+    public var status: String
+    public var incarnation: UInt64
+    public var observers: [String]
+    public var observedHere: Bool
+    public var phi: Double?
+    public var sinceLastAckMs: Double?
+    public var lastProbeRoundFailed: Bool?
+    public var suspectedBy: [String]
+    public var suspicionRemainingMs: Double?
+    public var votes: [String]
+    public var certifiedBy: [String]?
+    public var recentRefutations: Int
+    public var flapping: Bool
+
+    public init(_ e: Explanation) {
+        self.name = e.name
+        self.status = e.status.description
+        self.incarnation = e.incarnation
+        self.observers = e.observers
+        self.observedHere = e.observedHere
+        self.phi = e.phi
+        self.sinceLastAckMs = e.sinceLastAck?.milliseconds
+        self.lastProbeRoundFailed = e.lastProbeRoundFailed
+        self.suspectedBy = e.suspectedBy
+        self.suspicionRemainingMs = e.suspicionRemaining?.milliseconds
+        self.votes = e.votes
+        self.certifiedBy = e.certifiedBy
+        self.recentRefutations = e.recentRefutations
+        self.flapping = e.flapping
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, status, incarnation, observers
+        case observedHere = "observed_here"
+        case phi
+        case sinceLastAckMs = "since_last_ack_ms"
+        case lastProbeRoundFailed = "last_probe_round_failed"
+        case suspectedBy = "suspected_by"
+        case suspicionRemainingMs = "suspicion_remaining_ms"
+        case votes
+        case certifiedBy = "certified_by"
+        case recentRefutations = "recent_refutations"
+        case flapping
+    }
 }
 
 /// One member as the CLI shows it (`vigil members --format json`).

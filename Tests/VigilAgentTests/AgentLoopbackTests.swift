@@ -90,6 +90,12 @@ struct AgentLoopbackTests {
                 return seenByFirst == "failed" && seenBySecond == "failed"
             }
             #expect(failed, "a crashed agent was not marked failed by the others")
+            // `vigil explain` shows the proof: the certificate's voters are a3's observers.
+            let explanation = try await ControlClient(path: first.controlPath).explain("a3")
+            #expect(explanation.status == "failed")
+            #expect(!(explanation.certifiedBy ?? []).isEmpty)
+            #expect(Set(explanation.certifiedBy ?? []).isSubset(of: ["a1", "a2"]))
+            await #expect(throws: ControlError.self) { try await ControlClient(path: first.controlPath).explain("ghost") }
             await third.group.triggerGracefulShutdown()
 
             // a3 restarts from its data directory with no seed: it rejoins through the

@@ -165,6 +165,22 @@ struct InstanceTests {
         #expect(certificate.map { a.verify($0) } == true)
     }
 
+    @Test func explanationShowsObserversSuspicionAndVotes() {
+        var a = self.startedInstance()
+        _ = a.learn(Array(self.names.dropFirst()))
+        let voters = a.observers(of: "b").filter { $0 != "a" }
+        _ = a.receive(
+            Packet(sender: voters[0], message: .ack(seq: 0), gossip: [.vote(Fixture.vote(on: "b", incarnation: 1, by: voters[0]))]),
+            from: Fixture.address(voters[0]), now: .zero)
+        let explanation = a.explain("b", now: .zero + .milliseconds(100))
+        #expect(explanation?.status == .suspect)
+        #expect(explanation?.observers == a.observers(of: "b"))
+        #expect(explanation?.suspectedBy == [voters[0]])
+        #expect(explanation?.votes == [voters[0]])
+        #expect(explanation?.certifiedBy == nil)
+        #expect(a.explain("nobody", now: .zero) == nil)
+    }
+
     @Test func refutationVoidsVotesForTheOlderIncarnation() {
         var a = self.startedInstance()
         _ = a.learn(Array(self.names.dropFirst()))

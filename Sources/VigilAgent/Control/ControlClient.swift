@@ -49,6 +49,12 @@ public struct ControlClient: Sendable {
         try await self.call(.GET, "/v1/info", answer: AgentInfo.self)
     }
 
+    /// `GET /v1/explain/{name}`: why the agent believes what it does about `name`.
+    public func explain(_ name: String) async throws -> ExplanationView {
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? name
+        return try await self.call(.GET, "/v1/explain/\(encoded)", answer: ExplanationView.self)
+    }
+
     /// `POST /v1/leave`: the agent leaves the cluster gracefully, then stops. Returns once
     /// the agent has accepted (202), not when it has left.
     public func leave() async throws {

@@ -15,6 +15,8 @@ enum ControlRoute: Equatable, Sendable {
     case forceLeave(name: String)
     /// `GET /v1/monitor`
     case monitor
+    /// `GET /v1/explain/{name}`, the name percent-decoded.
+    case explain(name: String)
 
     /// What a request line asks for.
     enum Match: Equatable, Sendable {
@@ -26,9 +28,10 @@ enum ControlRoute: Equatable, Sendable {
     }
 
     /// Every route, as the 404 answer lists them.
-    static let summary = "GET /v1/members, GET /v1/info, POST /v1/leave, POST /v1/force-leave/NAME, GET /v1/monitor"
+    static let summary = "GET /v1/members, GET /v1/info, POST /v1/leave, POST /v1/force-leave/NAME, GET /v1/monitor, GET /v1/explain/NAME"
 
     private static let forceLeavePrefix = "/v1/force-leave/"
+    private static let explainPrefix = "/v1/explain/"
 
     /// Matches `method` and `uri` (path with an optional query, which is ignored).
     static func match(method: HTTPMethod, uri: String) -> Match {
@@ -40,13 +43,14 @@ enum ControlRoute: Equatable, Sendable {
         case "/v1/leave": route = .leave
         case "/v1/monitor": route = .monitor
         default:
-            guard path.hasPrefix(Self.forceLeavePrefix) else { return .notFound }
-            let encoded = path.dropFirst(Self.forceLeavePrefix.count)
+            let prefix = path.hasPrefix(Self.forceLeavePrefix) ? Self.forceLeavePrefix : Self.explainPrefix
+            guard path.hasPrefix(prefix) else { return .notFound }
+            let encoded = path.dropFirst(prefix.count)
             // A name is one path segment; an encoded `/` (%2F) inside it is fine.
             guard !encoded.isEmpty, !encoded.contains("/"),
                 let name = String(encoded).removingPercentEncoding, !name.isEmpty
             else { return .notFound }
-            route = .forceLeave(name: name)
+            route = prefix == Self.explainPrefix ? .explain(name: name) : .forceLeave(name: name)
         }
         let expected = route.method
         return method == expected ? .route(route) : .methodNotAllowed(allowed: expected)
@@ -55,7 +59,7 @@ enum ControlRoute: Equatable, Sendable {
     /// The one method each route answers.
     var method: HTTPMethod {
         switch self {
-        case .members, .info, .monitor: .GET
+        case .members, .info, .monitor, .explain: .GET
         case .leave, .forceLeave: .POST
         }
     }

@@ -242,6 +242,16 @@ public final class ControlServer: Service, Sendable {
             }
             return keepAlive
 
+        case .route(.explain(let name)):
+            if let explanation = await self.control.explain(name) {
+                try await Self.write(.ok, explanation, version: head.version, keepAlive: keepAlive, to: outbound)
+            } else {
+                try await Self.write(
+                    .notFound, ControlErrorBody(error: "no member named `\(name)`"), version: head.version,
+                    keepAlive: keepAlive, to: outbound)
+            }
+            return keepAlive
+
         case .route(.monitor):
             try await self.streamEvents(version: head.version, channel: channel, outbound: outbound)
             return false

@@ -112,6 +112,10 @@ public actor AgentRuntime: AgentControl {
         self.leaveContinuation.finish()
     }
 
+    public func explain(_ name: String) -> ExplanationView? {
+        self.instance.explain(name, now: self.now()).map(ExplanationView.init)
+    }
+
     public func forceLeave(_ name: String) -> Bool {
         // The engine does not support it yet (a signed operator removal needs the
         // leader of issue 4); say so rather than pretend.
