@@ -77,7 +77,16 @@ public struct AgentService: Service {
                 }
             }
             if let control = self.control {
-                group.addTask { try await control.run() }
+                group.addTask {
+                    do {
+                        try await control.run()
+                    } catch {
+                        // Say it now, not at shutdown: without its socket the node
+                        // still watches its peers, but no operator command reaches it.
+                        self.logger.error("control.failed", metadata: ["error": "\(error)"])
+                        throw error
+                    }
+                }
             }
             // Until SIGTERM/SIGINT or `vigil leave`: then leave gracefully, give the
             // departure time to spread, and stop everything.
