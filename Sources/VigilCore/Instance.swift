@@ -130,7 +130,7 @@ public struct Instance: Sendable {
         }
         switch packet.message {
         case .ping(let seq, let target):
-            self.handlePing(seq: seq, target: target, from: address, sender: packet.sender)
+            self.handlePing(seq: seq, target: target, from: address)
         case .ack(let seq):
             self.handleAck(seq: seq)
         case .pingReq(let seq, let target, let targetAddress):

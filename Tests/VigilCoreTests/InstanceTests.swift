@@ -149,9 +149,7 @@ struct InstanceTests {
         let voters = observers.filter { $0 != "a" }
         // Two votes of five: not a quorum.
         for observer in voters.prefix(2) {
-            _ = a.receive(
-                Packet(sender: observer, message: .ack(seq: 0), gossip: [.vote(Fixture.vote(on: subject, incarnation: 1, by: observer))]),
-                from: Fixture.address(observer), now: .zero)
+            _ = a.receiveVote(on: subject, incarnation: 1, by: observer)
         }
         #expect(a.member(named: subject)?.status == .suspect)
         // The third makes it.
@@ -169,9 +167,7 @@ struct InstanceTests {
         var a = self.startedInstance()
         _ = a.learn(Array(self.names.dropFirst()))
         let voters = a.observers(of: "b").filter { $0 != "a" }
-        _ = a.receive(
-            Packet(sender: voters[0], message: .ack(seq: 0), gossip: [.vote(Fixture.vote(on: "b", incarnation: 1, by: voters[0]))]),
-            from: Fixture.address(voters[0]), now: .zero)
+        _ = a.receiveVote(on: "b", incarnation: 1, by: voters[0])
         let explanation = a.explain("b", now: .zero + .milliseconds(100))
         #expect(explanation?.status == .suspect)
         #expect(explanation?.observers == a.observers(of: "b"))
@@ -186,17 +182,13 @@ struct InstanceTests {
         _ = a.learn(Array(self.names.dropFirst()))
         let voters = a.observers(of: "b").filter { $0 != "a" }
         for observer in voters.prefix(2) {
-            _ = a.receive(
-                Packet(sender: observer, message: .ack(seq: 0), gossip: [.vote(Fixture.vote(on: "b", incarnation: 1, by: observer))]),
-                from: Fixture.address(observer), now: .zero)
+            _ = a.receiveVote(on: "b", incarnation: 1, by: observer)
         }
         _ = a.receive(
             Packet(sender: "b", message: .ack(seq: 0), gossip: [.alive(Fixture.member("b", incarnation: 2))]),
             from: Fixture.address("b"), now: .zero)
         // A late third vote against incarnation 1 no longer completes anything.
-        _ = a.receive(
-            Packet(sender: voters[2], message: .ack(seq: 0), gossip: [.vote(Fixture.vote(on: "b", incarnation: 1, by: voters[2]))]),
-            from: Fixture.address(voters[2]), now: .zero)
+        _ = a.receiveVote(on: "b", incarnation: 1, by: voters[2])
         #expect(a.member(named: "b")?.status == .alive)
         #expect(a.member(named: "b")?.incarnation == 2)
     }

@@ -42,6 +42,16 @@ extension Instance {
     }
 }
 
+extension Instance {
+    /// Delivers `observer`'s signed vote against `subject`, as `observer` sends it.
+    mutating func receiveVote(on subject: String, incarnation: UInt64, by observer: String) -> [Directive] {
+        let vote = Fixture.vote(on: subject, incarnation: incarnation, by: observer)
+        return self.receive(
+            Packet(sender: observer, message: .ack(seq: 0), gossip: [.vote(vote)]), from: Fixture.address(observer),
+            now: .zero)
+    }
+}
+
 extension [Directive] {
     var sent: [(Packet, Address)] {
         self.compactMap { if case .send(let p, let a) = $0 { (p, a) } else { nil } }

@@ -1,7 +1,7 @@
 extension Instance {
     // MARK: Answering
 
-    mutating func handlePing(seq: UInt32, target: String, from address: Address, sender: String) {
+    mutating func handlePing(seq: UInt32, target: String, from address: Address) {
         guard target == self.me.name else {
             self.publish(.dropped(reason: .wrongTarget))
             return
