@@ -107,10 +107,21 @@ public struct Configuration: Sendable, Equatable {
         /// How often to run a digest push-pull with one random member. Scaled up
         /// linearly past 64 members so its bytes per node stay flat as N grows.
         public var syncInterval: Duration
+        /// How often to try one failed member again with a digest push-pull (serf's
+        /// reconnect_interval, 30 s): a failed member that is in fact running — a healed
+        /// partition, a restart whose join did not reach us — is merged back this way.
+        /// Each member's retries back off exponentially up to `reconnectMaxBackoff`.
+        public var reconnectInterval: Duration
+        /// Longest wait between two retries of one failed member.
+        public var reconnectMaxBackoff: Duration
+        /// Stop retrying a member this long after it failed (serf's reconnect_timeout,
+        /// 24 h); `vigil force-leave` stops it at once.
+        public var reconnectTimeout: Duration
 
         public init(
             mtu: Int, sealOverhead: Int, retransmitMultiplier: Int, interval: Duration, fanout: Int,
-            syncInterval: Duration
+            syncInterval: Duration, reconnectInterval: Duration = .seconds(30),
+            reconnectMaxBackoff: Duration = .seconds(600), reconnectTimeout: Duration = .seconds(86_400)
         ) {
             self.mtu = mtu
             self.sealOverhead = sealOverhead
@@ -118,6 +129,9 @@ public struct Configuration: Sendable, Equatable {
             self.interval = interval
             self.fanout = fanout
             self.syncInterval = syncInterval
+            self.reconnectInterval = reconnectInterval
+            self.reconnectMaxBackoff = reconnectMaxBackoff
+            self.reconnectTimeout = reconnectTimeout
         }
     }
 
@@ -234,7 +248,7 @@ extension Configuration {
         ),
         gossip: Gossip(
             mtu: 1400, sealOverhead: 48, retransmitMultiplier: 3, interval: .milliseconds(100), fanout: 3,
-            syncInterval: .seconds(15)),
+            syncInterval: .seconds(15), reconnectInterval: .seconds(5), reconnectMaxBackoff: .seconds(60)),
         quorum: Quorum(flapLimit: 6, flapWindow: .seconds(60), maxSuspectShareToVote: 0.5)
     )
 

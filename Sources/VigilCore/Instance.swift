@@ -48,6 +48,9 @@ public struct Instance: Sendable {
     var randomOrder: [String] = []
     var randomCursor = 0
     var nextSyncAt: Instant = .distantFuture
+    var nextReconnectAt: Instant = .zero
+    /// Join attempts made so far without an answer (their interval backs off).
+    var joinAttempts = 0
     var nextGossipAt: Instant = .zero
     var lastRepairSyncAt: Instant = .zero
     /// The last ack or nack this node received: proof that its own network works.
@@ -162,6 +165,7 @@ public struct Instance: Sendable {
         if self.now >= self.nextSyncAt {
             self.startSync()
         }
+        self.reconnectIfDue()
         if self.entries.isEmpty, !self.seeds.isEmpty, self.now >= self.nextJoinAttempt {
             self.attemptJoin()
         }

@@ -39,6 +39,7 @@ private let sampleMembers: [Member] = [
 
 private let sampleVote = Vote(subject: "compute-02", incarnation: 7, observer: "compute-01", signature: signature(1))
 private let sampleDeparture = Departure(name: "compute-03", incarnation: 42, signature: signature(2))
+private let sampleRemoval = Removal(name: "compute-04", incarnation: 9, issuer: "compute-01", signature: signature(3))
 
 private let sampleUpdates: [Update] =
     sampleMembers.map { .alive($0) } + [
@@ -54,6 +55,8 @@ private let sampleUpdates: [Update] =
                     Vote(subject: "compute-02", incarnation: 7, observer: $1, signature: signature(UInt8(20 + $0)))
                 })),
         .failed(FailureCertificate(subject: "", incarnation: 0, votes: [])),
+        .removed(sampleRemoval),
+        .removed(Removal(name: "", incarnation: .max, issuer: "計算", signature: signature(4))),
     ]
 
 private let sampleMessages: [(name: String, message: Message)] = [
@@ -72,7 +75,9 @@ private let sampleMessages: [(name: String, message: Message)] = [
         .sync(
             Sync(
                 digest: .max, replyWanted: true,
-                state: MembershipState(members: sampleMembers, votes: [sampleVote], departures: [sampleDeparture])))
+                state: MembershipState(
+                    members: sampleMembers, votes: [sampleVote], departures: [sampleDeparture],
+                    removals: [sampleRemoval])))
     ),
 ]
 
@@ -233,7 +238,9 @@ struct WireCodecTests {
         #expect(throws: WireError.unknownMessageType) { try Packet(decoding: bytes) }
     }
 
-    @Test(arguments: [0, 6, 255] as [UInt8])
+    // The first number after the last assigned update type (6 `removed`; 7 and 8 are
+    // taken by the keyring record and key report).
+    @Test(arguments: [0, 9, 255] as [UInt8])
     func unknownUpdateTypesAreRejected(type: UInt8) {
         let packet = Packet(sender: "a", message: .ack(seq: 1), gossip: [.left(sampleDeparture)])
         var bytes = packet.encoded()

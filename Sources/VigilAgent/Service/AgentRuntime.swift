@@ -117,9 +117,14 @@ public actor AgentRuntime: AgentControl {
     }
 
     public func forceLeave(_ name: String) -> Bool {
-        // The engine does not support it yet (a signed operator removal needs the
-        // leader of issue 4); say so rather than pretend.
-        false
+        do {
+            self.carry(try self.instance.forceLeave(name, now: self.now()))
+            self.logger.notice("member.force-left", metadata: ["peer.name": "\(name)"])
+            return true
+        } catch {
+            self.logger.info("member.force-leave-refused", metadata: ["peer.name": "\(name)", "error": "\(error)"])
+            return false
+        }
     }
 
     public func events() -> AsyncStream<EventView> {

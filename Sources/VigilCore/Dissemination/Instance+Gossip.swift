@@ -12,6 +12,8 @@ extension Instance {
             self.applyDeparture(departure)
         case .failed(let certificate):
             self.applyCertificate(certificate)
+        case .removed(let removal):
+            self.applyRemoval(removal)
         }
     }
 
@@ -64,6 +66,8 @@ extension Instance {
         entry.votes = [:]
         entry.certificate = nil
         entry.departure = nil
+        entry.removal = nil
+        entry.reconnect = nil
         self.entries[incoming.name] = entry
         if var watch = self.watches[incoming.name] {
             watch.suspects = false

@@ -35,10 +35,12 @@ extension Instance {
         for entry in self.entries.values {
             if let certificate = entry.certificate { state.votes += certificate.votes }
             if let departure = entry.departure { state.departures.append(departure) }
+            if let removal = entry.removal { state.removals.append(removal) }
         }
         if let own = self.ownCertificate { state.votes += own.votes }
         state.votes.sort { ($0.subject, $0.observer) < ($1.subject, $1.observer) }
         state.departures.sort { $0.name < $1.name }
+        state.removals.sort { $0.name < $1.name }
         return state
     }
 
@@ -70,8 +72,13 @@ extension Instance {
     }
 
     /// Joins by pushing our own record to every seed and asking for their state.
+    /// Unanswered attempts back off: 4 periods, then twice as long each time, up to
+    /// the sync interval (seeds that are down for a long time cost little).
     mutating func attemptJoin() {
-        self.nextJoinAttempt = self.now + self.configuration.probe.period.scaled(by: 4)
+        let first = self.configuration.probe.period.scaled(by: 4)
+        let backoff = first.scaled(by: Double(1 << min(self.joinAttempts, 16)))
+        self.joinAttempts += 1
+        self.nextJoinAttempt = self.now + min(backoff, max(first, self.configuration.gossip.syncInterval))
         let sync = Sync(digest: self.stateDigest, replyWanted: true, state: self.fullState)
         for seed in self.seeds {
             self.output.append(.stream(Packet(sender: self.me.name, message: .sync(sync)), to: seed))
@@ -90,7 +97,8 @@ extension Instance {
     }
 
     /// Merges a peer's full state: alive records as gossip, failed members only with
-    /// a certificate that verifies here, left members only with a valid departure.
+    /// a certificate that verifies here, left members only with a valid departure or
+    /// a valid operator removal.
     /// The sender's own record is news (a joiner announcing itself) and is gossiped on;
     /// the rest of its view is not.
     mutating func merge(_ state: MembershipState, from sender: String) {
@@ -102,7 +110,12 @@ extension Instance {
         for departure in state.departures {
             departures[departure.name] = departure
         }
-        // Live members first, so certificates below are checked against a full view.
+        var removals: [String: Removal] = [:]
+        for removal in state.removals {
+            removals[removal.name] = removal
+        }
+        // Live members first, so certificates below are checked against a full view
+        // (and removals against the issuers' keys).
         let ordered = state.members.filter { $0.status.isLive } + state.members.filter { !$0.status.isLive }
         for member in ordered {
             switch member.status {
@@ -133,9 +146,30 @@ extension Instance {
                     } else {
                         self.applyDeparture(departure)
                     }
+                } else if let removal = removals[member.name], member.name != self.me.name {
+                    if self.entries[member.name] == nil {
+                        self.adoptRemoved(member, removal: removal)
+                    } else {
+                        self.applyRemoval(removal)
+                    }
                 }
             }
         }
+    }
+
+    /// A removed member we never knew (we are joining): keep it as left if its issuer
+    /// is a member we know and the issuer's signature verifies, so that gossip of its
+    /// old life cannot bring it back here.
+    mutating func adoptRemoved(_ member: Member, removal: Removal) {
+        guard Incarnation.life(of: removal.incarnation) == Incarnation.life(of: member.incarnation),
+            self.verifySignature(of: removal)
+        else { return }
+        var record = member
+        record.status = .left
+        var entry = MemberEntry(member: record)
+        entry.removal = removal
+        self.entries[member.name] = entry
+        self.publish(.statusChanged(member: member.name, from: nil, to: .left, incarnation: member.incarnation))
     }
 
     /// A failed member we never knew: keep it only if its certificate verifies.

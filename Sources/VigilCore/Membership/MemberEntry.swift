@@ -7,14 +7,27 @@ struct MemberEntry: Sendable {
     var votes: [String: Vote] = [:]
     /// The proof behind `.failed`, once declared.
     var certificate: FailureCertificate?
-    /// The signed departure behind `.left`.
+    /// The signed departure behind `.left`, when the member left by itself.
     var departure: Departure?
+    /// The signed operator removal behind `.left`, when it was forced out.
+    var removal: Removal?
+    /// Attempts to reach this member again while it is failed (serf's reconnect).
+    var reconnect: ReconnectState?
     /// When this member last refuted a suspicion (newest last; at most `flapLimit`).
     var refutations: [Instant] = []
 
     init(member: Member) {
         self.member = member
     }
+}
+
+/// Retrying a failed member with backoff: if it is in fact running (a healed
+/// partition, or a restart we missed), one push-pull merges the two views again.
+struct ReconnectState: Sendable {
+    /// When this node first tried (about when it saw the member fail).
+    var since: Instant
+    var attempts = 0
+    var next: Instant
 }
 
 /// What an observer keeps about one of its subjects.

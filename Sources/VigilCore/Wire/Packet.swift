@@ -63,13 +63,16 @@ public struct MembershipState: Equatable, Sendable {
     public var members: [Member]
     /// The votes behind every `failed` member in `members` (its certificate).
     public var votes: [Vote]
-    /// The signed departures behind every `left` member in `members`.
+    /// The signed departures behind `left` members in `members` that left by themselves.
     public var departures: [Departure]
+    /// The signed operator removals behind `left` members that were forced out.
+    public var removals: [Removal]
 
-    public init(members: [Member], votes: [Vote] = [], departures: [Departure] = []) {
+    public init(members: [Member], votes: [Vote] = [], departures: [Departure] = [], removals: [Removal] = []) {
         self.members = members
         self.votes = votes
         self.departures = departures
+        self.removals = removals
     }
 }
 
@@ -89,6 +92,9 @@ public enum Update: Equatable, Sendable {
     /// Once a node has a quorum it gossips the whole proof as one unit, so nobody
     /// is left holding some votes but never the deciding one.
     case failed(FailureCertificate)
+    /// An operator removed a failed member (`vigil force-leave`): it is `left` from
+    /// now on for its life, no longer probed, reported as failed or retried.
+    case removed(Removal)
 }
 
 /// An unsigned suspicion, gossiped so the subject can refute and other observers
@@ -156,6 +162,39 @@ public struct Departure: Hashable, Sendable {
 
     public var signedBytes: [UInt8] {
         Self.signedBytes(name: self.name, incarnation: self.incarnation)
+    }
+}
+
+/// An operator's removal of a failed member, signed by the node that took the order
+/// (`vigil force-leave NAME` on that node). Valid only against a member that is
+/// failed, and only for the life it failed in: a restarted node (a new life) joins
+/// as usual.
+public struct Removal: Hashable, Sendable {
+    /// The removed member.
+    public var name: String
+    /// The removed member's incarnation when it was removed (its failed one).
+    public var incarnation: UInt64
+    /// The member that issued the removal and signed it.
+    public var issuer: String
+    public var signature: Signature
+
+    public init(name: String, incarnation: UInt64, issuer: String, signature: Signature) {
+        self.name = name
+        self.incarnation = incarnation
+        self.issuer = issuer
+        self.signature = signature
+    }
+
+    public static func signedBytes(name: String, incarnation: UInt64, issuer: String) -> [UInt8] {
+        var bytes: [UInt8] = Array("vigil.remove.v1".utf8)
+        bytes.appendLengthPrefixed(name)
+        bytes.appendBigEndian(incarnation)
+        bytes.appendLengthPrefixed(issuer)
+        return bytes
+    }
+
+    public var signedBytes: [UInt8] {
+        Self.signedBytes(name: self.name, incarnation: self.incarnation, issuer: self.issuer)
     }
 }
 

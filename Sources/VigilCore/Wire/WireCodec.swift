@@ -27,6 +27,7 @@ import VigilCrypto
 //                  u32 count (<= maxStateEntries), count x member
 //                  u32 count (<= maxStateEntries), count x vote
 //                  u32 count (<= maxStateEntries), count x departure
+//                  u32 count (<= maxStateEntries), count x removal
 //   6  gossip    no body: the packet exists to carry updates
 //
 // Update types. Append-only, like message types.
@@ -36,6 +37,7 @@ import VigilCrypto
 //   4  left      departure
 //   5  failed    str subject, u64 incarnation, u8 count (<= maxCertificateVotes),
 //                count x (str observer, sig)   -- a failure certificate
+//   6  removed   removal                       -- `vigil force-leave`
 //
 // Bodies shared by several types
 //   address      str host, u16 port
@@ -45,6 +47,7 @@ import VigilCrypto
 //                order (String `<`, so equal tags encode to equal bytes), key identity
 //   vote         str subject, u64 incarnation, str observer, sig
 //   departure    str name, u64 incarnation, sig
+//   removal      str name, u64 incarnation, str issuer, sig
 //
 // Decoding checks every count against its limit and against the bytes that remain
 // (count x the element's minimum size) before allocating, and never traps.
@@ -63,7 +66,7 @@ public enum WireCodec {
     public static let maxTagCount = 64
     /// Most updates in one packet (2-byte count).
     public static let maxGossipCount = Int(UInt16.max)
-    /// Most members, and separately most votes and most departures, in one sync.
+    /// Most members, and separately most votes, departures and removals, in one sync.
     public static let maxStateEntries = 1_000_000
     /// Most votes a certificate carries on the wire (observers per member are few).
     public static let maxCertificateVotes = 32
@@ -78,6 +81,7 @@ public enum WireCodec {
     static let minimumMemberSize = 1 + (1 + 2) + 8 + 1 + 1 + PublicKey.byteCount  // 46
     static let minimumVoteSize = 1 + 8 + 1 + Signature.byteCount  // 74
     static let minimumDepartureSize = 1 + 8 + Signature.byteCount  // 73
+    static let minimumRemovalSize = 1 + 8 + 1 + Signature.byteCount  // 74
     static let minimumUpdateSize = 1 + (1 + 8 + 1)  // 11: a suspicion with empty names
 
     /// Message type numbers (append-only).
@@ -97,6 +101,7 @@ public enum WireCodec {
         case vote = 3
         case left = 4
         case failed = 5
+        case removed = 6
     }
 
     /// Sync flag bits.
@@ -298,7 +303,8 @@ extension Message {
             guard let state = sync.state else { return }
             guard state.members.count <= WireCodec.maxStateEntries,
                 state.votes.count <= WireCodec.maxStateEntries,
-                state.departures.count <= WireCodec.maxStateEntries
+                state.departures.count <= WireCodec.maxStateEntries,
+                state.removals.count <= WireCodec.maxStateEntries
             else {
                 throw .tooManyEntries
             }
@@ -311,6 +317,10 @@ extension Message {
             }
             for departure in state.departures {
                 try WireCodec.validate(departure.name)
+            }
+            for removal in state.removals {
+                try WireCodec.validate(removal.name)
+                try WireCodec.validate(removal.issuer)
             }
         }
     }
@@ -364,7 +374,7 @@ extension Sync {
     fileprivate var encodedSize: Int {
         var size = 8 + 1
         guard let state = self.state else { return size }
-        size += 3 * 4
+        size += 4 * 4
         for member in state.members.prefix(WireCodec.maxStateEntries) {
             size += member.encodedSize
         }
@@ -373,6 +383,9 @@ extension Sync {
         }
         for departure in state.departures.prefix(WireCodec.maxStateEntries) {
             size += departure.encodedSize
+        }
+        for removal in state.removals.prefix(WireCodec.maxStateEntries) {
+            size += removal.encodedSize
         }
         return size
     }
@@ -401,6 +414,11 @@ extension WireWriter {
         self.writeUInt32(UInt32(truncatingIfNeeded: departures.count))
         for departure in departures {
             self.write(departure)
+        }
+        let removals = state.removals.prefix(WireCodec.maxStateEntries)
+        self.writeUInt32(UInt32(truncatingIfNeeded: removals.count))
+        for removal in removals {
+            self.write(removal)
         }
     }
 }
@@ -439,7 +457,15 @@ extension WireReader {
             departures.append(try self.readDeparture())
         }
 
-        let state = MembershipState(members: members, votes: votes, departures: departures)
+        let removalCount = try self.readCount(
+            UInt32.self, limit: WireCodec.maxStateEntries, minimumElementSize: WireCodec.minimumRemovalSize)
+        var removals: [Removal] = []
+        removals.reserveCapacity(removalCount)
+        for _ in 0..<removalCount {
+            removals.append(try self.readRemoval())
+        }
+
+        let state = MembershipState(members: members, votes: votes, departures: departures, removals: removals)
         return Sync(digest: digest, replyWanted: replyWanted, state: state)
     }
 }
@@ -464,6 +490,8 @@ extension Update {
                 + certificate.votes.prefix(WireCodec.maxCertificateVotes).reduce(0) {
                     $0 + WireCodec.size(of: $1.observer) + Signature.byteCount
                 }
+        case .removed(let removal):
+            1 + removal.encodedSize
         }
     }
 
@@ -474,6 +502,7 @@ extension Update {
         case .vote: .vote
         case .left: .left
         case .failed: .failed
+        case .removed: .removed
         }
     }
 
@@ -495,6 +524,9 @@ extension Update {
             for vote in certificate.votes {
                 try WireCodec.validate(vote.observer)
             }
+        case .removed(let removal):
+            try WireCodec.validate(removal.name)
+            try WireCodec.validate(removal.issuer)
         }
     }
 }
@@ -524,6 +556,8 @@ extension WireWriter {
                 self.writeString(vote.observer)
                 self.writeBytes(vote.signature.bytes)
             }
+        case .removed(let removal):
+            self.write(removal)
         }
     }
 }
@@ -558,6 +592,8 @@ extension WireReader {
                     Vote(subject: subject, incarnation: incarnation, observer: observer, signature: try self.readSignature()))
             }
             return .failed(FailureCertificate(subject: subject, incarnation: incarnation, votes: votes))
+        case .removed:
+            return .removed(try self.readRemoval())
         }
     }
 }
@@ -671,7 +707,7 @@ extension WireReader {
     }
 }
 
-// MARK: - Vote and Departure
+// MARK: - Vote, Departure and Removal
 
 extension Vote {
     fileprivate var encodedSize: Int {
@@ -682,6 +718,12 @@ extension Vote {
 extension Departure {
     fileprivate var encodedSize: Int {
         WireCodec.size(of: self.name) + 8 + Signature.byteCount
+    }
+}
+
+extension Removal {
+    fileprivate var encodedSize: Int {
+        WireCodec.size(of: self.name) + 8 + WireCodec.size(of: self.issuer) + Signature.byteCount
     }
 }
 
@@ -699,6 +741,13 @@ extension WireWriter {
         self.writeUInt64(departure.incarnation)
         self.writeBytes(departure.signature.bytes)
     }
+
+    fileprivate mutating func write(_ removal: Removal) {
+        self.writeString(removal.name)
+        self.writeUInt64(removal.incarnation)
+        self.writeString(removal.issuer)
+        self.writeBytes(removal.signature.bytes)
+    }
 }
 
 extension WireReader {
@@ -713,6 +762,13 @@ extension WireReader {
         let name = try self.readString()
         let incarnation = try self.readUInt64()
         return Departure(name: name, incarnation: incarnation, signature: try self.readSignature())
+    }
+
+    fileprivate mutating func readRemoval() throws(WireError) -> Removal {
+        let name = try self.readString()
+        let incarnation = try self.readUInt64()
+        let issuer = try self.readString()
+        return Removal(name: name, incarnation: incarnation, issuer: issuer, signature: try self.readSignature())
     }
 
     fileprivate mutating func readSignature() throws(WireError) -> Signature {

@@ -1,0 +1,38 @@
+extension Instance {
+    /// serf's reconnect: once per `reconnectInterval` (jittered), opens a digest
+    /// push-pull with one failed member whose backoff has run out. A member that is
+    /// really down costs one refused connection; one that is running answers with
+    /// its state, and the two views merge again: a restarted member shows up with its
+    /// new life, and a member of the same life learns that it was certified failed
+    /// (`declaredFailed`), which it tells its operator. Retries of one member back off
+    /// exponentially (interval, 2x, 4x, ... up to `reconnectMaxBackoff`) and stop
+    /// `reconnectTimeout` after the first, or at once when an operator force-leaves it.
+    mutating func reconnectIfDue() {
+        guard self.now >= self.nextReconnectAt else { return }
+        let gossip = self.configuration.gossip
+        self.nextReconnectAt = self.now + gossip.reconnectInterval.scaled(by: 0.75 + 0.5 * self.rng.nextUnit())
+        var due: [String] = []
+        for (name, entry) in self.entries where entry.member.status == .failed {
+            guard let state = entry.reconnect else {
+                // First seen failed: start its clock; its first retry is one interval on.
+                self.entries[name]?.reconnect = ReconnectState(
+                    since: self.now, next: self.now + gossip.reconnectInterval)
+                continue
+            }
+            if self.now >= state.next && self.now - state.since <= gossip.reconnectTimeout {
+                due.append(name)
+            }
+        }
+        guard !due.isEmpty else { return }
+        due.sort()  // dictionary order is not seeded; the choice below must be
+        let name = due[Int(self.rng.next() % UInt64(due.count))]
+        guard var entry = self.entries[name], var state = entry.reconnect else { return }
+        state.attempts += 1
+        let backoff = gossip.reconnectInterval.scaled(by: Double(1 << min(state.attempts, 20)))
+        state.next = self.now + min(backoff, gossip.reconnectMaxBackoff)
+        entry.reconnect = state
+        self.entries[name] = entry
+        let sync = Sync(digest: self.stateDigest, replyWanted: true, state: nil)
+        self.output.append(.stream(Packet(sender: self.me.name, message: .sync(sync)), to: entry.member.address))
+    }
+}
