@@ -163,7 +163,8 @@ import VigilCrypto
               probe: {observers: 7, period: 1m30s, timeout: 500ms, indirect_probes: 4}
               phi: {threshold: 10.5, window_size: 50, min_std_deviation: 20ms, acceptable_pause: 0}
               lifeguard: {suspicion_min: 1s, suspicion_max: 1h, vote_health_limit: 3}
-              gossip: {mtu: 9000, interval: 250ms, fanout: 5, sync_interval: 2m, retransmit_multiplier: 6}
+              gossip: {mtu: 9000, interval: 250ms, fanout: 5, sync_interval: 2m, retransmit_multiplier: 6,
+                       reconnect_interval: 45s, reconnect_max_backoff: 15m, reconnect_timeout: 72h}
               quorum: {flap_limit: 9, flap_window: 10m, max_suspect_share_to_vote: 40%}
             """
         let configuration = try self.load(self.keyed, file: file).protocolConfiguration
@@ -184,6 +185,9 @@ import VigilCrypto
         expected.gossip.fanout = 5
         expected.gossip.syncInterval = .seconds(120)
         expected.gossip.retransmitMultiplier = 6
+        expected.gossip.reconnectInterval = .seconds(45)
+        expected.gossip.reconnectMaxBackoff = .seconds(900)
+        expected.gossip.reconnectTimeout = .seconds(72 * 3600)
         expected.quorum.flapLimit = 9
         expected.quorum.flapWindow = .seconds(600)
         expected.quorum.maxSuspectShareToVote = 0.4

@@ -137,4 +137,51 @@ struct AgentLoopbackTests {
             try await tasks.waitForAll()
         }
     }
+
+    @Test func forceLeaveTurnsACrashedAgentFromFailedToLeftOnEveryAgent() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-agents-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = ClusterKey.generate()
+        let first = try await Self.makeNode("f1", key: key, join: [], directory: directory)
+        let seed = first.transport.localAddress
+        let second = try await Self.makeNode("f2", key: key, join: [seed], directory: directory)
+        let third = try await Self.makeNode("f3", key: key, join: [seed], directory: directory)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for node in [first, second, third] {
+                tasks.addTask { try await node.group.run() }
+            }
+            let converged = await Self.eventually {
+                let a = await Self.statuses(first).values.filter { $0 == "alive" }.count
+                let b = await Self.statuses(second).values.filter { $0 == "alive" }.count
+                return a == 3 && b == 3
+            }
+            #expect(converged, "three agents did not all see each other alive")
+            let client = ControlClient(path: first.controlPath)
+            // A live member cannot be forced out: the operator is told why.
+            let refused = try await #require(throws: ControlError.self) { try await client.forceLeave("f2") }
+            #expect(refused.description.contains("member `f2` is alive, not failed"))
+
+            await third.transport.close()
+            let failed = await Self.eventually {
+                let a = await Self.statuses(first)["f3"]
+                let b = await Self.statuses(second)["f3"]
+                return a == "failed" && b == "failed"
+            }
+            #expect(failed, "a crashed agent was not marked failed")
+            try await client.forceLeave("f3")
+            // The removal is gossiped: the other agent, which was not asked, agrees.
+            let left = await Self.eventually {
+                let a = await Self.statuses(first)["f3"]
+                let b = await Self.statuses(second)["f3"]
+                return a == "left" && b == "left"
+            }
+            #expect(left, "force-leave did not make the failed agent left everywhere")
+            #expect(await Self.statuses(second)["f2"] == "alive")
+
+            await third.group.triggerGracefulShutdown()
+            await first.group.triggerGracefulShutdown()
+            await second.group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
 }

@@ -24,7 +24,8 @@ import Yams
 //       probe: {observers, period, timeout, indirect_probes}
 //       phi: {threshold, window_size, min_std_deviation, acceptable_pause}
 //       lifeguard: {suspicion_min, suspicion_max, vote_health_limit}
-//       gossip: {mtu, interval, fanout, sync_interval, retransmit_multiplier}
+//       gossip: {mtu, interval, fanout, sync_interval, retransmit_multiplier,
+//                reconnect_interval, reconnect_max_backoff, reconnect_timeout}
 //       quorum: {flap_limit, flap_window, max_suspect_share_to_vote}
 //
 // Scalars replace lower layers; `tags` merge key by key (a higher layer wins per
@@ -611,6 +612,10 @@ private enum ProtocolKeys {
                     Field(name: "fanout", kind: .count(\.gossip.fanout, 1...64)),
                     Field(name: "sync_interval", kind: .duration(\.gossip.syncInterval, allowsZero: false)),
                     Field(name: "retransmit_multiplier", kind: .count(\.gossip.retransmitMultiplier, 1...64)),
+                    Field(name: "reconnect_interval", kind: .duration(\.gossip.reconnectInterval, allowsZero: false)),
+                    Field(
+                        name: "reconnect_max_backoff", kind: .duration(\.gossip.reconnectMaxBackoff, allowsZero: false)),
+                    Field(name: "reconnect_timeout", kind: .duration(\.gossip.reconnectTimeout, allowsZero: true)),
                 ]),
             Group(
                 name: "quorum",
