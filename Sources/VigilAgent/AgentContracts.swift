@@ -19,10 +19,59 @@ public protocol AgentControl: Sendable {
     func events() async -> AsyncStream<EventView>
     /// Why this node believes what it does about `name` (`nil`: unknown member).
     func explain(_ name: String) async -> ExplanationView?
+    /// Who leads, as this node sees it (`vigil leader`).
+    func leader() async -> LeaderView
 }
 
 extension AgentControl {
     public func explain(_ name: String) async -> ExplanationView? { nil }
+}
+
+/// `vigil leader --format json`.
+public struct LeaderView: Codable, Sendable, Equatable {
+    /// The node answering.
+    public var node: String
+    /// The leader of `term` as `node` sees it; `nil` while none is known.
+    public var leader: String?
+    public var term: UInt64
+    /// `node`'s own role: `leader`, `candidate` or `follower`.
+    public var role: String
+    /// The leader's lease as `node` sees it (see `LeaderStatus.leaseRemaining`).
+    public var leaseRemainingMs: Double?
+    /// The quorum denominator's voters, and how many of them make a majority.
+    public var voters: [String]
+    public var majority: Int
+
+    public init(
+        node: String, leader: String?, term: UInt64, role: String, leaseRemainingMs: Double?, voters: [String],
+        majority: Int
+    ) {
+        self.node = node
+        self.leader = leader
+        self.term = term
+        self.role = role
+        self.leaseRemainingMs = leaseRemainingMs
+        self.voters = voters
+        self.majority = majority
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case node, leader, term, role
+        case leaseRemainingMs = "lease_remaining_ms"
+        case voters, majority
+    }
+
+    // `leader` is written as `null` when unknown, so scripts can test for it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.node, forKey: .node)
+        try container.encode(self.leader, forKey: .leader)
+        try container.encode(self.term, forKey: .term)
+        try container.encode(self.role, forKey: .role)
+        try container.encode(self.leaseRemainingMs, forKey: .leaseRemainingMs)
+        try container.encode(self.voters, forKey: .voters)
+        try container.encode(self.majority, forKey: .majority)
+    }
 }
 
 /// `vigil explain NAME`.

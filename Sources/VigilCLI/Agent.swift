@@ -71,8 +71,10 @@ struct Agent: AsyncParsableCommand {
             let instance = Instance(
                 name: settings.name, address: transport.advertisedAddress, tags: settings.tags, identity: identity,
                 incarnation: Incarnation.first(life: life), configuration: settings.protocolConfiguration,
-                rng: DeterministicRNG(seed: SecureRandom.uint64()))
-            let runtime = AgentRuntime(instance: instance, sink: transport, presetName: settings.preset, logger: logger)
+                rng: DeterministicRNG(seed: SecureRandom.uint64()), election: try dataDirectory.loadElection())
+            let runtime = AgentRuntime(
+                instance: instance, sink: transport, presetName: settings.preset, dataDirectory: dataDirectory,
+                logger: logger)
             let control = ControlServer(path: settings.controlSocketPath, control: runtime, logger: logger)
             // Rejoin through whoever was alive last time, as well as the configured seeds
             // (serf's snapshot): a restarted node needs no --join.

@@ -55,6 +55,11 @@ enum ReportTable {
         )
         lines.append("  (incl. \(t.datagramOverheadBytes) B seal + IP/UDP per datagram; packet sizes \(s.wireSizes))")
         lines.append("Failure certificates published: \(r.certifications)")
+        let e = r.election
+        lines.append(
+            "Leader: \(e.lastLeader ?? "none") (term \(e.lastTerm.map(String.init) ?? "-")), "
+                + "\(e.termsWithLeader) terms with a leader; invariant violations: "
+                + (e.invariantViolations.isEmpty ? "none" : e.invariantViolations.joined(separator: "; ")))
         lines.append("\(fixed(r.virtualSeconds, 1)) s virtual in \(fixed(r.wallSeconds, 2)) s wall")
         return lines.joined(separator: "\n") + "\n"
     }

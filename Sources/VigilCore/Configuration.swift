@@ -10,13 +10,18 @@ public struct Configuration: Sendable, Equatable {
     public var lifeguard: Lifeguard
     public var gossip: Gossip
     public var quorum: Quorum
+    public var election: Election
 
-    public init(probe: Probe, phi: Phi, lifeguard: Lifeguard, gossip: Gossip, quorum: Quorum) {
+    public init(
+        probe: Probe, phi: Phi, lifeguard: Lifeguard, gossip: Gossip, quorum: Quorum,
+        election: Election = .lan
+    ) {
         self.probe = probe
         self.phi = phi
         self.lifeguard = lifeguard
         self.gossip = gossip
         self.quorum = quorum
+        self.election = election
     }
 
     /// Who probes whom, and how often.
@@ -155,6 +160,49 @@ public struct Configuration: Sendable, Equatable {
 }
 
 extension Configuration {
+    /// Electing the leader that fences and recovers (DESIGN.md "Leader, fencing,
+    /// recovery"; Raft's election rules without a log).
+    public struct Election: Sendable, Equatable {
+        /// How often the leader renews its lease with every member.
+        public var heartbeatInterval: Duration
+        /// How long a member that heard the leader (or voted) promises not to vote
+        /// for anyone else; the leader holds its lease while a majority renewed it
+        /// within this (less a 10% margin for clock-rate drift). A dead leader is
+        /// replaced after about `leaseDuration` + an election timeout.
+        public var leaseDuration: Duration
+        /// A member without a leader stands after a random wait in this range
+        /// (Raft's randomized election timeout, §5.2).
+        public var electionTimeoutMin: Duration
+        public var electionTimeoutMax: Duration
+        /// The members that vote, by name (Consul's servers: 3, 5 or 7 spread over
+        /// racks). Empty: every member that has not left or been fenced votes.
+        public var voters: [String]
+
+        public init(
+            heartbeatInterval: Duration, leaseDuration: Duration, electionTimeoutMin: Duration,
+            electionTimeoutMax: Duration, voters: [String] = []
+        ) {
+            self.heartbeatInterval = heartbeatInterval
+            self.leaseDuration = leaseDuration
+            self.electionTimeoutMin = electionTimeoutMin
+            self.electionTimeoutMax = electionTimeoutMax
+            self.voters = voters
+        }
+
+        /// One renewal a second: a lease of 3 s survives two lost heartbeats in a row.
+        public static let lan = Election(
+            heartbeatInterval: .seconds(1), leaseDuration: .seconds(3), electionTimeoutMin: .milliseconds(500),
+            electionTimeoutMax: .milliseconds(1500))
+        public static let wan = Election(
+            heartbeatInterval: .seconds(3), leaseDuration: .seconds(10), electionTimeoutMin: .seconds(2),
+            electionTimeoutMax: .seconds(6))
+        public static let local = Election(
+            heartbeatInterval: .milliseconds(300), leaseDuration: .seconds(1), electionTimeoutMin: .milliseconds(200),
+            electionTimeoutMax: .milliseconds(600))
+    }
+}
+
+extension Configuration {
     /// A data-centre network (default). `pauseTolerance` 1.32 s (measured: 1.5 s
     /// pauses never failed a node, 1.75 s did); a crash is failed everywhere in ~2 s.
     public static let lan = Configuration(
@@ -190,7 +238,8 @@ extension Configuration {
             flapLimit: 6,
             flapWindow: .seconds(120),
             maxSuspectShareToVote: 0.5
-        )
+        ),
+        election: .lan
     )
 
     /// Links across sites: slower probes, more patience. `pauseTolerance` 5.07 s
@@ -219,7 +268,8 @@ extension Configuration {
         gossip: Gossip(
             mtu: 1400, sealOverhead: 48, retransmitMultiplier: 5, interval: .milliseconds(500), fanout: 4,
             syncInterval: .seconds(60)),
-        quorum: Quorum(flapLimit: 6, flapWindow: .seconds(600), maxSuspectShareToVote: 0.5)
+        quorum: Quorum(flapLimit: 6, flapWindow: .seconds(600), maxSuspectShareToVote: 0.5),
+        election: .wan
     )
 
     /// Loopback and tests on one machine: fast, and tolerant of little.
@@ -249,7 +299,8 @@ extension Configuration {
         gossip: Gossip(
             mtu: 1400, sealOverhead: 48, retransmitMultiplier: 3, interval: .milliseconds(100), fanout: 3,
             syncInterval: .seconds(15), reconnectInterval: .seconds(5), reconnectMaxBackoff: .seconds(60)),
-        quorum: Quorum(flapLimit: 6, flapWindow: .seconds(60), maxSuspectShareToVote: 0.5)
+        quorum: Quorum(flapLimit: 6, flapWindow: .seconds(60), maxSuspectShareToVote: 0.5),
+        election: .local
     )
 
     /// The longest process pause (SIGSTOP, GC, a starved CPU) this configuration

@@ -8,6 +8,15 @@ public enum Directive: Equatable, Sendable {
     case wake(at: Instant)
     /// Tell the world (CLI `monitor`, logs, metrics, the simulator's bookkeeping).
     case publish(MembershipEvent)
+    /// Write this durably (fsync) before carrying out the directives after it: a
+    /// vote must not leave before it is on disk, or a restart could vote twice.
+    case persist(DurableRecord)
+}
+
+/// State that must survive a crash of the agent.
+public enum DurableRecord: Equatable, Sendable {
+    /// The election's term and vote (Raft's `currentTerm`, `votedFor`).
+    case election(ElectionRecord)
 }
 
 /// Something observable happened to the membership.
@@ -31,6 +40,9 @@ public enum MembershipEvent: Equatable, Sendable {
     case healthChanged(score: Int)
     /// A datagram was dropped before reaching the protocol, and why.
     case dropped(reason: DropReason)
+    /// This node's idea of the leader changed: `leader` leads `term` (this node
+    /// itself when it won), or `nil` when no leader is known (lease lost, new term).
+    case leaderChanged(term: UInt64, leader: String?)
 }
 
 /// Why an input was dropped (counted by the shell's metrics).
@@ -45,6 +57,8 @@ public enum DropReason: String, Equatable, Sendable, CaseIterable {
     case badSignature
     /// An ack for no outstanding probe (late, duplicated, or forged).
     case staleSequence
+    /// An election message from a member that is not live here (or unknown).
+    case notAMember
 }
 
 /// The proof that `subject` at `incarnation` failed: more than half of its observers'

@@ -65,6 +65,12 @@ public struct Instance: Sendable {
     var liveOthers: [String] = []
     var observersCache: [String: [String]] = [:]
 
+    var election: LeaderElection
+    /// The sorted voter names of the quorum denominator and their digest, rebuilt
+    /// when membership changes (`denominatorDirty`).
+    var denominator: (voters: [String], digest: UInt64, reachable: [String]) = ([], 0, [])
+    var denominatorDirty = true
+
     var now: Instant = .zero
     var output: [Directive] = []
 
@@ -76,6 +82,7 @@ public struct Instance: Sendable {
     ///   - incarnation: must exceed any incarnation this node used before.
     ///   - configuration: protocol settings.
     ///   - rng: every random choice is drawn from here.
+    ///   - election: the term and vote persisted before a restart (`Directive.persist`).
     public init(
         name: String,
         address: Address,
@@ -83,9 +90,17 @@ public struct Instance: Sendable {
         identity: SigningKey,
         incarnation: UInt64,
         configuration: Configuration,
-        rng: DeterministicRNG
+        rng: DeterministicRNG,
+        election: ElectionRecord? = nil
     ) {
         self.configuration = configuration
+        let timing = configuration.election
+        self.election = LeaderElection(
+            me: name,
+            settings: LeaderElection.Settings(
+                heartbeatInterval: timing.heartbeatInterval, leaseDuration: timing.leaseDuration,
+                electionTimeoutMin: timing.electionTimeoutMin, electionTimeoutMax: timing.electionTimeoutMax),
+            restoring: election)
         self.identity = identity
         self.rng = rng
         self.health = HealthScore(max: configuration.lifeguard.maxHealthScore)
@@ -144,6 +159,8 @@ public struct Instance: Sendable {
             self.handleSync(sync, from: address, sender: packet.sender)
         case .gossip:
             break  // its updates were applied above
+        case .election(let message):
+            self.handleElection(message, from: packet.sender)
         }
         return self.finish()
     }
@@ -166,6 +183,7 @@ public struct Instance: Sendable {
             self.startSync()
         }
         self.reconnectIfDue()
+        self.runElection()
         if self.entries.isEmpty, !self.seeds.isEmpty, self.now >= self.nextJoinAttempt {
             self.attemptJoin()
         }
@@ -320,6 +338,7 @@ public struct Instance: Sendable {
         if !self.queue.isEmpty {
             next = min(next, self.nextGossipAt)
         }
+        next = min(next, self.election.nextDeadline())
         return max(next, self.now)
     }
 }

@@ -20,7 +20,8 @@ public enum Simulator {
         return self.run(scenario) { spawn in
             Instance(
                 name: spawn.name, address: spawn.address, identity: spawn.identity,
-                incarnation: spawn.incarnation, configuration: configuration, rng: spawn.rng)
+                incarnation: spawn.incarnation, configuration: configuration, rng: spawn.rng,
+                election: spawn.election)
         }
     }
 
@@ -233,8 +234,27 @@ struct ScenarioRun<Node: SimulatedNode> {
                 streamsBlocked: sim.counters.streamsBlocked,
                 datagramOverheadBytes: sim.accounting.sealOverhead + WireAccounting.udpHeaderBytes),
             certifications: recorder.certifiedFailures.count,
+            election: self.electionSummary(recorder),
             wallSeconds: wallSeconds,
             certifiedFailures: recorder.certifiedFailures,
             crashRecords: records)
+    }
+
+    private func electionSummary(_ recorder: Recorder) -> SimulationReport.Election {
+        let terms = recorder.leadersByTerm.keys.sorted()
+        var violations: [String] = []
+        for term in terms {
+            let leaders = recorder.leadersByTerm[term]!.map { recorder.names[$0] }.sorted()
+            if leaders.count > 1 {
+                violations.append("term \(term) had \(leaders.count) leaders: \(leaders.joined(separator: ", "))")
+            }
+        }
+        let last = terms.last
+        return SimulationReport.Election(
+            termsWithLeader: terms.count, lastTerm: last,
+            lastLeader: last.flatMap { recorder.leadersByTerm[$0]?.min() }.map { recorder.names[$0] },
+            leaderChanges: recorder.leaderChanges,
+            firstLeaderMs: recorder.firstLeaderAt.map { Double($0.nanoseconds) / 1e6 },
+            invariantViolations: violations)
     }
 }

@@ -30,8 +30,9 @@ struct AgentLoopbackTests {
         let instance = Instance(
             name: name, address: transport.advertisedAddress, identity: try dataDirectory.loadOrCreateIdentity(),
             incarnation: Incarnation.first(life: try dataDirectory.nextLife()), configuration: .local,
-            rng: DeterministicRNG(seed: SecureRandom.uint64()))
-        let runtime = AgentRuntime(instance: instance, sink: transport, presetName: "local", logger: logger)
+            rng: DeterministicRNG(seed: SecureRandom.uint64()), election: try dataDirectory.loadElection())
+        let runtime = AgentRuntime(
+            instance: instance, sink: transport, presetName: "local", dataDirectory: dataDirectory, logger: logger)
         let controlPath = "/tmp/vigil-agent-test-\(getpid())-\(name).sock"
         let control = ControlServer(path: controlPath, control: runtime, logger: logger)
         let remembered = dataDirectory.loadSnapshot(logger: logger).filter { $0.status.isLive }.map(\.address)

@@ -28,6 +28,12 @@ struct ControlTests {
         }
     }
 
+    @Test func leaderRoundTripEqualsTheAgentsView() async throws {
+        try await withControlServer(FakeAgent()) { client, _ async throws in
+            #expect(try await client.getLeader() == FakeAgent.leader)
+        }
+    }
+
     @Test func infoRoundTripEqualsTheAgentsInfo() async throws {
         let agent = FakeAgent()
         try await withControlServer(agent) { client, _ async throws in
@@ -521,6 +527,12 @@ actor FakeAgent: AgentControl {
     func members() -> [MemberView] { Self.members }
 
     func info() -> AgentInfo { Self.info }
+
+    static let leader = LeaderView(
+        node: "node-1", leader: "node-2", term: 7, role: "follower", leaseRemainingMs: 2500,
+        voters: ["node-1", "node-2", "node-3"], majority: 2)
+
+    func leader() -> LeaderView { Self.leader }
 
     func leave() { self.leaveContinuation.yield() }
 

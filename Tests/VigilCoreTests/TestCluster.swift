@@ -78,6 +78,8 @@ struct MiniNetwork {
     var wakes: [String: Instant] = [:]
     var inFlight: [(at: Instant, to: String, packet: Packet, from: Address)] = []
     var down: Set<String> = []
+    /// A partition: packets cross only between nodes with the same side (default 0).
+    var side: [String: Int] = [:]
     var events: [(at: Instant, node: String, event: MembershipEvent)] = []
     var now: Instant = .zero
     let delay: Duration = .milliseconds(1)
@@ -105,6 +107,8 @@ struct MiniNetwork {
                 self.wakes[name] = at
             case .publish(let event):
                 self.events.append((self.now, name, event))
+            case .persist:
+                break
             }
         }
     }
@@ -120,7 +124,7 @@ struct MiniNetwork {
             if nextPacket <= nextWake, let index = self.inFlight.firstIndex(where: { $0.at == nextPacket }) {
                 let item = self.inFlight.remove(at: index)
                 guard !self.down.contains(item.to), let senderName = self.byAddress[item.from],
-                    !self.down.contains(senderName)
+                    !self.down.contains(senderName), self.side[senderName, default: 0] == self.side[item.to, default: 0]
                 else { continue }
                 let out = self.nodes[item.to]!.receive(item.packet, from: item.from, now: self.now)
                 self.carry(out, from: item.to)

@@ -68,6 +68,11 @@ private let sampleMessages: [(name: String, message: Message)] = [
         .pingReq(seq: 5, target: "compute-03", address: Address(host: "2001:db8::3", port: 7946))
     ),
     ("nack", .nack(seq: 9)),
+    ("voteRequest", .election(.voteRequest(term: .max, voters: 0x0123_4567_89AB_CDEF, count: 5))),
+    ("voteReply granted", .election(.voteReply(term: 3, granted: true))),
+    ("voteReply refused", .election(.voteReply(term: 0, granted: false))),
+    ("heartbeat", .election(.heartbeat(term: 9, seq: .max))),
+    ("heartbeatAck", .election(.heartbeatAck(term: 9, seq: 1))),
     ("sync digest only", .sync(Sync(digest: 0xDEAD_BEEF_0123_4567, replyWanted: true, state: nil))),
     ("sync with empty state", .sync(Sync(digest: 0, replyWanted: false, state: MembershipState(members: [])))),
     (
@@ -231,7 +236,7 @@ struct WireCodecTests {
         #expect(throws: WireError.unsupportedVersion) { try Packet(decoding: bytes) }
     }
 
-    @Test(arguments: [0, 7, 255] as [UInt8])
+    @Test(arguments: [0, 11, 255] as [UInt8])
     func unknownMessageTypesAreRejected(type: UInt8) {
         var bytes = Packet(sender: "a", message: .ack(seq: 1)).encoded()
         bytes[1] = type

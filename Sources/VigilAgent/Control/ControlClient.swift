@@ -49,6 +49,11 @@ public struct ControlClient: Sendable {
         try await self.call(.GET, "/v1/info", answer: AgentInfo.self)
     }
 
+    /// `GET /v1/leader`: who leads, as the agent sees it.
+    public func getLeader() async throws -> LeaderView {
+        try await self.call(.GET, "/v1/leader", answer: LeaderView.self)
+    }
+
     /// `GET /v1/explain/{name}`: why the agent believes what it does about `name`.
     public func explain(_ name: String) async throws -> ExplanationView {
         let encoded = name.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? name

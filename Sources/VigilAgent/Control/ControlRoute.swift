@@ -17,6 +17,8 @@ enum ControlRoute: Equatable, Sendable {
     case monitor
     /// `GET /v1/explain/{name}`, the name percent-decoded.
     case explain(name: String)
+    /// `GET /v1/leader`
+    case leader
 
     /// What a request line asks for.
     enum Match: Equatable, Sendable {
@@ -28,7 +30,7 @@ enum ControlRoute: Equatable, Sendable {
     }
 
     /// Every route, as the 404 answer lists them.
-    static let summary = "GET /v1/members, GET /v1/info, POST /v1/leave, POST /v1/force-leave/NAME, GET /v1/monitor, GET /v1/explain/NAME"
+    static let summary = "GET /v1/members, GET /v1/info, POST /v1/leave, POST /v1/force-leave/NAME, GET /v1/monitor, GET /v1/explain/NAME, GET /v1/leader"
 
     private static let forceLeavePrefix = "/v1/force-leave/"
     private static let explainPrefix = "/v1/explain/"
@@ -42,6 +44,7 @@ enum ControlRoute: Equatable, Sendable {
         case "/v1/info": route = .info
         case "/v1/leave": route = .leave
         case "/v1/monitor": route = .monitor
+        case "/v1/leader": route = .leader
         default:
             let prefix = path.hasPrefix(Self.forceLeavePrefix) ? Self.forceLeavePrefix : Self.explainPrefix
             guard path.hasPrefix(prefix) else { return .notFound }
@@ -59,7 +62,7 @@ enum ControlRoute: Equatable, Sendable {
     /// The one method each route answers.
     var method: HTTPMethod {
         switch self {
-        case .members, .info, .monitor, .explain: .GET
+        case .members, .info, .monitor, .explain, .leader: .GET
         case .leave, .forceLeave: .POST
         }
     }

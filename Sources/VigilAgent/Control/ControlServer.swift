@@ -216,6 +216,11 @@ public final class ControlServer: Service, Sendable {
             try await Self.write(.ok, info, version: head.version, keepAlive: keepAlive, to: outbound)
             return keepAlive
 
+        case .route(.leader):
+            let leader = await self.control.leader()
+            try await Self.write(.ok, leader, version: head.version, keepAlive: keepAlive, to: outbound)
+            return keepAlive
+
         case .route(.leave):
             // Answer first: leaving ends with the agent stopping, this server included.
             try await Self.write(

@@ -23,6 +23,7 @@ public actor AgentRuntime: AgentControl {
     private let sink: any PacketSink
     private let logger: Logger
     private let presetName: String
+    private let dataDirectory: DataDirectory?
     private let origin = ContinuousClock.now
     private var wakeAt: Instant = .distantFuture
     private var subscribers: [Int: AsyncStream<EventView>.Continuation] = [:]
@@ -37,8 +38,14 @@ public actor AgentRuntime: AgentControl {
     /// Reliable messages waiting to be sent (drained by `AgentService`).
     public nonisolated let outgoingStreams: AsyncStream<(Packet, Address)>
 
-    public init(instance: Instance, sink: any PacketSink, presetName: String, logger: Logger) {
+    /// - Parameter dataDirectory: where election votes are persisted before they are
+    ///   sent (`nil` in tests that do not restart: votes then live in memory only).
+    public init(
+        instance: Instance, sink: any PacketSink, presetName: String, dataDirectory: DataDirectory? = nil,
+        logger: Logger
+    ) {
         self.instance = instance
+        self.dataDirectory = dataDirectory
         self.sink = sink
         self.presetName = presetName
         self.logger = logger
@@ -112,6 +119,13 @@ public actor AgentRuntime: AgentControl {
         self.leaveContinuation.finish()
     }
 
+    public func leader() -> LeaderView {
+        let status = self.instance.leaderStatus
+        return LeaderView(
+            node: self.instance.me.name, leader: status.leader, term: status.term, role: status.role,
+            leaseRemainingMs: status.leaseRemaining?.milliseconds, voters: status.voters, majority: status.majority)
+    }
+
     public func explain(_ name: String) -> ExplanationView? {
         self.instance.explain(name, now: self.now()).map(ExplanationView.init)
     }
@@ -157,9 +171,13 @@ public actor AgentRuntime: AgentControl {
     // MARK: Directives
 
     private func carry(_ directives: [Directive]) {
+        var persistFailed = false
         for directive in directives {
             switch directive {
             case .send(let packet, let address):
+                // What follows a record that could not be written must not leave:
+                // it may be a vote a restart would not remember.
+                guard !persistFailed else { continue }
                 self.sink.send(packet, to: address)
             case .stream(let packet, let address):
                 // Connecting may take seconds: hand it to the service's stream loop
@@ -169,6 +187,16 @@ public actor AgentRuntime: AgentControl {
                 self.wakeAt = at
             case .publish(let event):
                 self.publish(event)
+            case .persist(.election(let record)):
+                guard let directory = self.dataDirectory else { continue }
+                do {
+                    try directory.saveElection(record)
+                } catch {
+                    persistFailed = true
+                    self.count("persist_failed")
+                    self.logger.critical(
+                        "election.persist-failed", metadata: ["error": "\(error)", "election.term": "\(record.term)"])
+                }
             }
         }
     }
@@ -218,6 +246,10 @@ public actor AgentRuntime: AgentControl {
         case .dropped(let reason):
             self.count("dropped_\(reason.rawValue)")
             return
+        case .leaderChanged(let term, let leader):
+            view = EventView(time: time, event: "leader", member: leader, detail: "term \(term)")
+            self.logger.notice(
+                "leader.changed", metadata: ["election.term": "\(term)", "election.leader": "\(leader ?? "-")"])
         }
         for continuation in self.subscribers.values {
             continuation.yield(view)

@@ -147,6 +147,7 @@ extension Instance {
         entry.departure = departure
         entry.suspicion = nil
         self.entries[departure.name] = entry
+        self.denominatorDirty = true
         if old.isLive { self.setLive(departure.name, false) }
         self.publish(
             .statusChanged(member: departure.name, from: old, to: .left, incarnation: departure.incarnation))

@@ -141,6 +141,7 @@ extension Instance {
                         var entry = MemberEntry(member: record)
                         entry.departure = departure
                         self.entries[member.name] = entry
+                        self.denominatorDirty = true
                         self.publish(
                             .statusChanged(member: member.name, from: nil, to: .left, incarnation: member.incarnation))
                     } else {
@@ -169,6 +170,7 @@ extension Instance {
         var entry = MemberEntry(member: record)
         entry.removal = removal
         self.entries[member.name] = entry
+        self.denominatorDirty = true
         self.publish(.statusChanged(member: member.name, from: nil, to: .left, incarnation: member.incarnation))
     }
 
@@ -186,6 +188,7 @@ extension Instance {
         var entry = MemberEntry(member: record)
         entry.certificate = proven
         self.entries[member.name] = entry
+        self.denominatorDirty = true
         self.publish(.statusChanged(member: member.name, from: nil, to: .failed, incarnation: member.incarnation))
         self.publish(.failureCertified(proven))
     }

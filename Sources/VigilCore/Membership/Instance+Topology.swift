@@ -46,6 +46,7 @@ extension Instance {
         }
         self.observersCache.removeAll(keepingCapacity: true)
         self.topologyDirty = true
+        self.denominatorDirty = true
     }
 
     /// The observers of `subject` in this node's current view.

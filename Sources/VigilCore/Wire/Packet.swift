@@ -38,6 +38,8 @@ public enum Message: Equatable, Sendable {
     /// gossip interval while there is any (memberlist's gossip), so that it spreads
     /// beyond the fixed ring neighbours that probes reach.
     case gossip
+    /// Leader election and lease renewal (`LeaderElection`).
+    case election(ElectionMessage)
 }
 
 /// Push-pull state exchange. The initiator first sends only its digest; a peer whose

@@ -29,6 +29,10 @@ import VigilCrypto
 //                  u32 count (<= maxStateEntries), count x departure
 //                  u32 count (<= maxStateEntries), count x removal
 //   6  gossip    no body: the packet exists to carry updates
+//   7  voteRequest    u64 term, u64 voters digest, u32 voter count
+//   8  voteReply      u64 term, u8 granted (0 or 1)
+//   9  heartbeat      u64 term, u32 seq          -- the leader renews its lease
+//   10 heartbeatAck   u64 term, u32 seq
 //
 // Update types. Append-only, like message types.
 //   1  alive     member
@@ -92,6 +96,10 @@ public enum WireCodec {
         case nack = 4
         case sync = 5
         case gossip = 6
+        case voteRequest = 7
+        case voteReply = 8
+        case heartbeat = 9
+        case heartbeatAck = 10
     }
 
     /// Update type numbers (append-only).
@@ -271,6 +279,10 @@ extension Message {
         case .nack: .nack
         case .sync: .sync
         case .gossip: .gossip
+        case .election(.voteRequest): .voteRequest
+        case .election(.voteReply): .voteReply
+        case .election(.heartbeat): .heartbeat
+        case .election(.heartbeatAck): .heartbeatAck
         }
     }
 
@@ -287,6 +299,12 @@ extension Message {
             sync.encodedSize
         case .gossip:
             0
+        case .election(.voteRequest):
+            8 + 8 + 4
+        case .election(.voteReply):
+            8 + 1
+        case .election(.heartbeat), .election(.heartbeatAck):
+            8 + 4
         }
     }
 
@@ -294,7 +312,7 @@ extension Message {
         switch self {
         case .ping(_, let target):
             try WireCodec.validate(target)
-        case .ack, .nack, .gossip:
+        case .ack, .nack, .gossip, .election:
             break
         case .pingReq(_, let target, let address):
             try WireCodec.validate(target)
@@ -342,6 +360,16 @@ extension WireWriter {
             self.write(sync)
         case .gossip:
             break
+        case .election(.voteRequest(let term, let voters, let count)):
+            self.writeUInt64(term)
+            self.writeUInt64(voters)
+            self.writeUInt32(count)
+        case .election(.voteReply(let term, let granted)):
+            self.writeUInt64(term)
+            self.writeUInt8(granted ? 1 : 0)
+        case .election(.heartbeat(let term, let seq)), .election(.heartbeatAck(let term, let seq)):
+            self.writeUInt64(term)
+            self.writeUInt32(seq)
         }
     }
 }
@@ -364,6 +392,23 @@ extension WireReader {
             return .sync(try self.readSync())
         case .gossip:
             return .gossip
+        case .voteRequest:
+            let term = try self.readUInt64()
+            let voters = try self.readUInt64()
+            return .election(.voteRequest(term: term, voters: voters, count: try self.readUInt32()))
+        case .voteReply:
+            let term = try self.readUInt64()
+            switch try self.readUInt8() {
+            case 0: return .election(.voteReply(term: term, granted: false))
+            case 1: return .election(.voteReply(term: term, granted: true))
+            default: throw .invalidFlags
+            }
+        case .heartbeat:
+            let term = try self.readUInt64()
+            return .election(.heartbeat(term: term, seq: try self.readUInt32()))
+        case .heartbeatAck:
+            let term = try self.readUInt64()
+            return .election(.heartbeatAck(term: term, seq: try self.readUInt32()))
         }
     }
 }

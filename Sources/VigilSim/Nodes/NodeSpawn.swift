@@ -13,4 +13,7 @@ public struct NodeSpawn: Sendable {
     public var incarnation: UInt64
     /// A fresh stream for this life of the node.
     public var rng: DeterministicRNG
+    /// The election term and vote the node persisted before it stopped (an agent
+    /// keeps them in its data directory), so a restart never votes twice in a term.
+    public var election: ElectionRecord? = nil
 }

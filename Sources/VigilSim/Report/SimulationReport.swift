@@ -41,6 +41,7 @@ public struct SimulationReport: Codable, Sendable {
     public var traffic: Traffic
     /// `.failureCertified` events published (by all nodes together).
     public var certifications: Int
+    public var election: Election
     /// Real time the run took; the only field that varies between identical runs.
     public var wallSeconds: Double
 
@@ -62,7 +63,7 @@ public struct SimulationReport: Codable, Sendable {
         case falseSuspicions = "false_suspicions"
         case grayFailed = "gray_failed"
         case grayFlaps = "gray_flaps"
-        case traffic, certifications
+        case traffic, certifications, election
         case wallSeconds = "wall_seconds"
     }
 
@@ -186,5 +187,32 @@ public struct SimulationReport: Codable, Sendable {
         var copy = self
         copy.wallSeconds = 0
         return try copy.jsonData(prettyPrinted: false)
+    }
+}
+
+extension SimulationReport {
+    /// Leader election over the run.
+    public struct Election: Codable, Sendable, Equatable {
+        /// Terms in which some node won.
+        public var termsWithLeader: Int
+        /// Highest term any node claimed leadership of.
+        public var lastTerm: UInt64?
+        /// The leader of the last term, if any.
+        public var lastLeader: String?
+        /// How many times some node's idea of the leader changed.
+        public var leaderChanges: Int
+        /// From the start of the run until the first node led.
+        public var firstLeaderMs: Double?
+        /// Broken invariants, e.g. `term 7 had two leaders: n3, n9`; empty when all held.
+        public var invariantViolations: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case termsWithLeader = "terms_with_leader"
+            case lastTerm = "last_term"
+            case lastLeader = "last_leader"
+            case leaderChanges = "leader_changes"
+            case firstLeaderMs = "first_leader_ms"
+            case invariantViolations = "invariant_violations"
+        }
     }
 }

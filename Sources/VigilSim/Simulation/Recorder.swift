@@ -50,6 +50,12 @@ public final class Recorder {
     public private(set) var grayFlaps: [Int]
     public private(set) var falseSuspicions = 0
     public private(set) var certifiedFailures: [CertifiedFailure] = []
+    /// Which nodes claimed to lead each term (invariant: at most one per term).
+    public private(set) var leadersByTerm: [UInt64: Set<Int>] = [:]
+    /// How often some node's idea of the leader changed.
+    public private(set) var leaderChanges = 0
+    /// The first moment some node led, and how many distinct terms had a leader.
+    public private(set) var firstLeaderAt: Instant?
     /// Status events that named a member outside the cluster layout.
     public private(set) var unknownMemberEvents = 0
     public private(set) var statusEvents = 0
@@ -157,6 +163,12 @@ public final class Recorder {
                 CertifiedFailure(
                     at: Instant(nanoseconds: now), observer: observer, certificate: certificate,
                     subjectState: subject.map { self.states[$0] }))
+        case .leaderChanged(let term, let leader):
+            self.leaderChanges += 1
+            if let leader, leader == self.names[observer] {
+                self.leadersByTerm[term, default: []].insert(observer)
+                if self.firstLeaderAt == nil { self.firstLeaderAt = Instant(nanoseconds: now) }
+            }
         case .refuted, .declaredFailed, .identityConflict, .isolated, .healthChanged, .dropped:
             break
         }

@@ -60,6 +60,8 @@ public final class Simulation<Node: SimulatedNode> {
     private var pausedUntil: [Int64]
     private var backlog: [[Pending]]
     private var lastIncarnation: [UInt64]
+    /// What each node persisted last (`Directive.persist`), handed to its next life.
+    private var persisted: [ElectionRecord?]
 
     private struct Pending {
         var slot: Int32
@@ -119,6 +121,7 @@ public final class Simulation<Node: SimulatedNode> {
         self.pausedUntil = [Int64](repeating: 0, count: n)
         self.backlog = [[Pending]](repeating: [], count: n)
         self.lastIncarnation = [UInt64](repeating: 0, count: n)
+        self.persisted = [ElectionRecord?](repeating: nil, count: n)
     }
 
     // MARK: Inspecting
@@ -281,6 +284,8 @@ public final class Simulation<Node: SimulatedNode> {
                 self.queue.push(at: time, .wake, node: Int32(node), payload: self.wakeGeneration[node])
             case .publish(let event):
                 self.recorder.record(event, from: node, at: self.clock)
+            case .persist(.election(let record)):
+                self.persisted[node] = record
             }
         }
     }
@@ -317,7 +322,8 @@ public final class Simulation<Node: SimulatedNode> {
     private func spawn(_ node: Int, incarnation: UInt64, seeds: [Int]) {
         let spawn = NodeSpawn(
             index: node, name: self.layout.names[node], address: self.layout.addresses[node],
-            identity: self.identities[node], incarnation: incarnation, rng: self.nodeRNG.fork())
+            identity: self.identities[node], incarnation: incarnation, rng: self.nodeRNG.fork(),
+            election: self.persisted[node])
         self.nodes[node] = self.makeNode(spawn)
         self.lastIncarnation[node] = incarnation
         self.missedWake[node] = false

@@ -1,0 +1,99 @@
+extension Instance {
+    /// The quorum denominator as the election sees it now.
+    mutating func electionView() -> ElectionView {
+        if self.denominatorDirty {
+            self.denominatorDirty = false
+            let configured = self.configuration.election.voters
+            var voters: [String]
+            if configured.isEmpty {
+                // Every member not left (failed members count until fenced or gone:
+                // a partition's minority side can never reach a majority).
+                voters = self.entries.values.filter { $0.member.status != .left }.map(\.member.name)
+                if self.me.status != .left { voters.append(self.me.name) }
+            } else {
+                voters = configured
+            }
+            voters.sort()
+            let reachable = voters.filter { $0 == self.me.name || self.entries[$0]?.member.status.isLive == true }
+            self.denominator = (voters, ElectionView.digest(of: voters), reachable)
+        }
+        let healthy = self.health.score <= self.configuration.lifeguard.voteHealthLimit
+        let alive = self.started && !self.hasLeft && self.ownCertificate == nil
+        return ElectionView(
+            voters: self.denominator.voters, digest: self.denominator.digest,
+            reachableVoters: self.denominator.reachable, heartbeatTargets: self.liveOthers,
+            canStand: alive && healthy && !self.isolated, canLead: alive)
+    }
+
+    /// Runs the election's timers (called from `tick`).
+    mutating func runElection() {
+        let view = self.electionView()
+        let actions = self.election.tick(now: self.now, view: view, rng: &self.rng)
+        self.carry(actions)
+    }
+
+    mutating func handleElection(_ message: ElectionMessage, from sender: String) {
+        guard self.entries[sender]?.member.status.isLive == true else {
+            self.publish(.dropped(reason: .notAMember))
+            return
+        }
+        let view = self.electionView()
+        let actions = self.election.receive(message, from: sender, now: self.now, view: view, rng: &self.rng)
+        self.carry(actions)
+    }
+
+    mutating func carry(_ actions: [ElectionAction]) {
+        for action in actions {
+            switch action {
+            case .send(let message, let name):
+                guard let address = self.entries[name]?.member.address else { continue }
+                self.send(.election(message), to: address)
+            case .persist(let record):
+                self.output.append(.persist(.election(record)))
+            case .leaderChanged(let term, let leader):
+                self.publish(.leaderChanged(term: term, leader: leader))
+            }
+        }
+    }
+
+    /// Who leads, as this node sees it (`vigil leader`).
+    public var leaderStatus: LeaderStatus {
+        var copy = self
+        let view = copy.electionView()
+        let role: String =
+            switch self.election.role {
+            case .leader: "leader"
+            case .candidate: "candidate"
+            case .follower: "follower"
+            }
+        let end = self.election.leaseEnd(view: view)
+        return LeaderStatus(
+            leader: self.election.leader, term: self.election.term, role: role,
+            leaseRemaining: end.map { $0 == .distantFuture ? nil : max(.zero, $0 - self.now) } ?? nil,
+            voters: view.voters, majority: view.majority, votedFor: self.election.votedFor)
+    }
+
+    /// Whether this node leads with a valid lease now (the only state in which it
+    /// may fence or recover).
+    public var isLeader: Bool {
+        var copy = self
+        let view = copy.electionView()
+        return self.election.isLeader(at: self.now, view: view)
+    }
+}
+
+/// `vigil leader`: who leads which term, as one node sees it.
+public struct LeaderStatus: Sendable, Equatable {
+    /// The leader of `term`, if known.
+    public var leader: String?
+    public var term: UInt64
+    /// This node's role: `leader`, `candidate` or `follower`.
+    public var role: String
+    /// For the leader: until its lease ends unless renewed; for a follower: until
+    /// its promise to the leader ends.
+    public var leaseRemaining: Duration?
+    /// The quorum denominator's voters and the majority needed among them.
+    public var voters: [String]
+    public var majority: Int
+    public var votedFor: String?
+}
