@@ -19,10 +19,37 @@ public protocol AgentControl: Sendable {
     func events() async -> AsyncStream<EventView>
     /// Why this node believes what it does about `name` (`nil`: unknown member).
     func explain(_ name: String) async -> ExplanationView?
+    /// Which keys the live members hold (`vigil keys list`).
+    func keys() async -> KeysView
+    /// Issues a new cluster keyring with `operation` applied to `key`
+    /// (`vigil keys install/use/remove`), or does nothing if it is already so.
+    func changeKeys(_ operation: KeyOperation, key: ClusterKey) async throws(KeyChangeError) -> KeyChangeView
 }
 
 extension AgentControl {
     public func explain(_ name: String) async -> ExplanationView? { nil }
+
+    public func keys() async -> KeysView {
+        KeysView(members: [], reports: [], keys: [], keyring: nil)
+    }
+
+    public func changeKeys(_ operation: KeyOperation, key: ClusterKey) async throws(KeyChangeError) -> KeyChangeView {
+        throw KeyChangeError("this agent does not manage cluster keys")
+    }
+}
+
+/// Where the runtime reads and replaces the keyring that seals gossip (the transport).
+public protocol KeyringHolder: Sendable {
+    /// The keyring in use now.
+    var keyring: Keyring { get }
+    /// Seals and opens with `keyring` from now on.
+    func replaceKeyring(_ keyring: Keyring)
+}
+
+extension GossipTransport: KeyringHolder {
+    public func replaceKeyring(_ keyring: Keyring) {
+        self.updateKeyring { $0 = keyring }
+    }
 }
 
 /// `vigil explain NAME`.

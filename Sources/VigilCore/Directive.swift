@@ -31,6 +31,10 @@ public enum MembershipEvent: Equatable, Sendable {
     case healthChanged(score: Int)
     /// A datagram was dropped before reaching the protocol, and why.
     case dropped(reason: DropReason)
+    /// A newer cluster keyring record was adopted (issued here, gossiped or synced):
+    /// the shell decodes its payload, applies and persists the keys, then reports
+    /// what it holds with `Instance.reportKeys(primary:installed:now:)`.
+    case keyringChanged(KeyringRecord)
 }
 
 /// Why an input was dropped (counted by the shell's metrics).
@@ -45,6 +49,9 @@ public enum DropReason: String, Equatable, Sendable, CaseIterable {
     case badSignature
     /// An ack for no outstanding probe (late, duplicated, or forged).
     case staleSequence
+    /// A signed record (a cluster keyring) from an issuer this node has no identity
+    /// key for, so its signature cannot be checked.
+    case unknownSigner
 }
 
 /// The proof that `subject` at `incarnation` failed: more than half of its observers'

@@ -255,6 +255,46 @@ public final class ControlServer: Service, Sendable {
         case .route(.monitor):
             try await self.streamEvents(version: head.version, channel: channel, outbound: outbound)
             return false
+
+        case .route(.keys):
+            let keys = await self.control.keys()
+            try await Self.write(.ok, keys, version: head.version, keepAlive: keepAlive, to: outbound)
+            return keepAlive
+
+        case .route(.changeKeys(let operation)):
+            let (status, answer) = await self.changeKeys(operation, body: request.body)
+            switch answer {
+            case .success(let view):
+                try await Self.write(status, view, version: head.version, keepAlive: keepAlive, to: outbound)
+            case .failure(let error):
+                try await Self.write(status, error, version: head.version, keepAlive: keepAlive, to: outbound)
+            }
+            return keepAlive
+        }
+    }
+
+    /// `POST /v1/keys/{operation}` with `{"key":"BASE64"}`. The body is never logged;
+    /// only the key's id is.
+    private func changeKeys(_ operation: KeyOperation, body: ByteBuffer) async -> (
+        HTTPResponseStatus, Result<KeyChangeView, ControlErrorBody>
+    ) {
+        guard let request = try? ControlJSON.decode(KeyRequestBody.self, from: body) else {
+            return (
+                .badRequest,
+                .failure(ControlErrorBody(error: #"request body must be JSON like {"key":"BASE64"}"#))
+            )
+        }
+        do throws(KeyChangeError) {
+            let key = try KeyChange.parse(request.key)
+            let view = try await self.control.changeKeys(operation, key: key)
+            self.logger.notice(
+                "control.keys",
+                metadata: [
+                    "keys.operation": "\(operation.rawValue)", "keys.id": "\(view.key)", "keys.changed": "\(view.changed)",
+                ])
+            return (.ok, .success(view))
+        } catch {
+            return (error.isMalformed ? .badRequest : .conflict, .failure(ControlErrorBody(error: error.description)))
         }
     }
 

@@ -12,6 +12,10 @@ extension Instance {
             self.applyDeparture(departure)
         case .failed(let certificate):
             self.applyCertificate(certificate)
+        case .keyring(let record):
+            self.applyKeyring(record)
+        case .keyReport(let report):
+            self.applyKeyReport(report, regossip: true)
         }
     }
 

@@ -65,11 +65,21 @@ public struct MembershipState: Equatable, Sendable {
     public var votes: [Vote]
     /// The signed departures behind every `left` member in `members`.
     public var departures: [Departure]
+    /// The latest cluster keyring record the sender adopted, so that a node that was
+    /// down when it was issued learns it on rejoining.
+    public var keyring: KeyringRecord?
+    /// What each member reported it holds (`vigil keys list`).
+    public var keyReports: [KeyReport]
 
-    public init(members: [Member], votes: [Vote] = [], departures: [Departure] = []) {
+    public init(
+        members: [Member], votes: [Vote] = [], departures: [Departure] = [], keyring: KeyringRecord? = nil,
+        keyReports: [KeyReport] = []
+    ) {
         self.members = members
         self.votes = votes
         self.departures = departures
+        self.keyring = keyring
+        self.keyReports = keyReports
     }
 }
 
@@ -89,6 +99,11 @@ public enum Update: Equatable, Sendable {
     /// Once a node has a quorum it gossips the whole proof as one unit, so nobody
     /// is left holding some votes but never the deciding one.
     case failed(FailureCertificate)
+    /// The desired cluster keyring, signed by the member that issued it; the record
+    /// with the highest `KeyringRecord.precedence` wins.
+    case keyring(KeyringRecord)
+    /// The keys a member holds now; the highest sequence per member wins.
+    case keyReport(KeyReport)
 }
 
 /// An unsigned suspicion, gossiped so the subject can refute and other observers

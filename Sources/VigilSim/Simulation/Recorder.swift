@@ -157,7 +157,7 @@ public final class Recorder {
                 CertifiedFailure(
                     at: Instant(nanoseconds: now), observer: observer, certificate: certificate,
                     subjectState: subject.map { self.states[$0] }))
-        case .refuted, .declaredFailed, .identityConflict, .isolated, .healthChanged, .dropped:
+        case .refuted, .declaredFailed, .identityConflict, .isolated, .healthChanged, .dropped, .keyringChanged:
             break
         }
     }
