@@ -28,14 +28,9 @@ public protocol AgentControl: Sendable {
 
 extension AgentControl {
     public func explain(_ name: String) async -> ExplanationView? { nil }
-
-    public func keys() async -> KeysView {
-        KeysView(members: [], reports: [], keys: [], keyring: nil)
-    }
-
-    public func changeKeys(_ operation: KeyOperation, key: ClusterKey) async throws(KeyChangeError) -> KeyChangeView {
-        throw KeyChangeError("this agent does not manage cluster keys")
-    }
+    // No defaults for `keys` and `changeKeys`: an actor's own synchronous method would
+    // lose overload resolution against an async default, and callers would silently
+    // get the default.
 }
 
 /// Where the runtime reads and replaces the keyring that seals gossip (the transport).

@@ -92,6 +92,12 @@ struct KeyRotationLoopbackTests {
                 }
                 return await Self.confirmed(.use, old, at: a, members: all)
             }
+            if !joined {
+                // Say what each agent saw, so a failure can be read without rerunning.
+                for node in [a, b, c, d] {
+                    print("\(node.name) sees \(await Self.statuses(node)) and \(await node.runtime.keys())")
+                }
+            }
             try #require(joined, "four agents did not join and report their key")
 
             // d stops abruptly: sockets closed first, so no leave gets out. Its data
