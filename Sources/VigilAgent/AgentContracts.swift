@@ -167,7 +167,8 @@ public struct EventView: Codable, Sendable, Equatable {
     /// Wall-clock time, RFC 3339.
     public var time: String
     /// `member-status`, `failure-certified`, `refuted`, `declared-failed`,
-    /// `identity-conflict`, `isolated`, `health`.
+    /// `identity-conflict`, `isolated`, `health`, `keyring-changed` (version and
+    /// issuer only, never keys).
     public var event: String
     public var member: String?
     public var from: String?

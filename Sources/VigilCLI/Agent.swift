@@ -25,7 +25,7 @@ struct Agent: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Data directory (default /var/lib/vigil).") var dataDir: String?
     @Option(help: "Control socket path (default: <data-dir>/vigil.sock).") var control: String?
     @Option(help: "The cluster key, base64 (make one with `vigil keygen`).") var encrypt: String?
-    @Option(name: .customLong("keyring-file"), help: "Keyring file (JSON); wins over --encrypt.") var keyringFile: String?
+    @Option(name: .customLong("keyring-file"), help: "Keyring file (JSON; default <data-dir>/keyring.json); wins over --encrypt.") var keyringFile: String?
     @Option(name: .customLong("tag"), help: "A tag k=v (repeatable).") var tags: [String] = []
     @Option(help: "Prometheus metrics address HOST:PORT (not served yet).") var metrics: String?
     @Option(help: "Protocol preset: lan, wan or local.") var preset: String?
