@@ -165,5 +165,14 @@ struct KeyRotationLoopbackTests {
             }
             try await tasks.waitForAll()
         }
+
+        // A restart of any of them, with the stale --encrypt, comes back with the new
+        // key and the record it adopted, so the next change is numbered above it.
+        let again = try await Self.makeNode("b", encrypt: old, join: [], directory: directory)
+        #expect(again.transport.keyring == Keyring(primary: new))
+        let view = await again.runtime.keys()
+        #expect(view.keyring?.version == 3)
+        #expect(view.keyring?.keys == [ClusterKey.formatID(new.id)])
+        await again.transport.close()
     }
 }
