@@ -116,7 +116,9 @@ struct KeyRotationLoopbackTests {
             // install NEW (issued on a), then use NEW (issued on b).
             let installed = try await a.control.changeKeys(.install, key: new.base64)
             #expect(installed.changed)
-            #expect(await AgentLoopbackTests.eventually(30) { await Self.confirmed(.install, new, at: c, members: live) })
+            // Waited for where the next command is issued, as the CLI does (it asks the
+            // agent it talks to): b refuses `use` until it has every member's report.
+            #expect(await AgentLoopbackTests.eventually(30) { await Self.confirmed(.install, new, at: b, members: live) })
             let used = try await b.control.changeKeys(.use, key: new.base64)
             #expect(used.changed)
             #expect(used.version == installed.version.map { $0 + 1 }, "versions grow across issuers")
@@ -136,7 +138,7 @@ struct KeyRotationLoopbackTests {
                 for node in [a, b, c] {
                     if await Self.statuses(node)["d"] != "alive" { return false }
                 }
-                return await Self.confirmed(.use, new, at: a, members: all)
+                return await Self.confirmed(.use, new, at: restarted, members: all)
             }
             try #require(caughtUp, "the restarted agent did not rejoin and adopt the new key")
 
