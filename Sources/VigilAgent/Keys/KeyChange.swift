@@ -94,13 +94,4 @@ enum KeyChange {
         }
         return next
     }
-
-    /// Whether `report` shows `operation` with the key `keyID` done on its member.
-    static func isConfirmed(_ operation: KeyOperation, keyID: UInt32, by report: KeyReport) -> Bool {
-        switch operation {
-        case .install: report.installed.contains(keyID)
-        case .use: report.primary == keyID
-        case .remove: !report.installed.contains(keyID)
-        }
-    }
 }
