@@ -21,10 +21,32 @@ public protocol AgentControl: Sendable {
     func explain(_ name: String) async -> ExplanationView?
     /// Who leads, as this node sees it (`vigil leader`).
     func leader() async -> LeaderView
+    /// Which keys the live members hold (`vigil keys list`).
+    func keys() async -> KeysView
+    /// Issues a new cluster keyring with `operation` applied to `key`
+    /// (`vigil keys install/use/remove`), or does nothing if it is already so.
+    func changeKeys(_ operation: KeyOperation, key: ClusterKey) async throws(KeyChangeError) -> KeyChangeView
 }
 
 extension AgentControl {
     public func explain(_ name: String) async -> ExplanationView? { nil }
+    // No defaults for `keys` and `changeKeys`: an actor's own synchronous method would
+    // lose overload resolution against an async default, and callers would silently
+    // get the default.
+}
+
+/// Where the runtime reads and replaces the keyring that seals gossip (the transport).
+public protocol KeyringHolder: Sendable {
+    /// The keyring in use now.
+    var keyring: Keyring { get }
+    /// Seals and opens with `keyring` from now on.
+    func replaceKeyring(_ keyring: Keyring)
+}
+
+extension GossipTransport: KeyringHolder {
+    public func replaceKeyring(_ keyring: Keyring) {
+        self.updateKeyring { $0 = keyring }
+    }
 }
 
 /// `vigil leader --format json`.
@@ -194,7 +216,8 @@ public struct EventView: Codable, Sendable, Equatable {
     /// Wall-clock time, RFC 3339.
     public var time: String
     /// `member-status`, `failure-certified`, `refuted`, `declared-failed`,
-    /// `identity-conflict`, `isolated`, `health`.
+    /// `identity-conflict`, `isolated`, `health`, `keyring-changed` (version and
+    /// issuer only, never keys).
     public var event: String
     public var member: String?
     public var from: String?

@@ -25,7 +25,7 @@ struct Agent: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Data directory (default /var/lib/vigil).") var dataDir: String?
     @Option(help: "Control socket path (default: <data-dir>/vigil.sock).") var control: String?
     @Option(help: "The cluster key, base64 (make one with `vigil keygen`).") var encrypt: String?
-    @Option(name: .customLong("keyring-file"), help: "Keyring file (JSON); wins over --encrypt.") var keyringFile: String?
+    @Option(name: .customLong("keyring-file"), help: "Keyring file (JSON; default <data-dir>/keyring.json); wins over --encrypt.") var keyringFile: String?
     @Option(name: .customLong("tag"), help: "A tag k=v (repeatable).") var tags: [String] = []
     @Option(help: "Prometheus metrics address HOST:PORT (not served yet).") var metrics: String?
     @Option(help: "Protocol preset: lan, wan or local.") var preset: String?
@@ -40,16 +40,16 @@ struct Agent: AsyncParsableCommand {
             tags: self.tags, metrics: self.metrics, preset: self.preset, config: self.config,
             insecureNoEncryption: self.insecureNoEncryption)
         let settings: AgentConfiguration
-        let keyring: Keyring
+        let starting: StartingKeyring
         do {
             settings = try AgentConfiguration.load(flags: flags, environment: ProcessInfo.processInfo.environment)
             // Without a key the transport still needs a keyring: a random one nobody
             // else has would isolate the node, so insecure mode is refused for now.
-            guard let loaded = try settings.loadKeyring() else {
+            guard let loaded = try settings.loadStartingKeyring() else {
                 throw ValidationError(
                     "running without encryption is not supported yet: give --encrypt KEY (make one with `vigil keygen`)")
             }
-            keyring = loaded
+            starting = loaded
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
@@ -60,21 +60,34 @@ struct Agent: AsyncParsableCommand {
         }
         var logger = Logger(label: "vigil")
         logger[metadataKey: "node.name"] = "\(settings.name)"
+        if let ignored = starting.ignoredEncryptKeyID, let file = starting.file {
+            // The keyring the cluster moved to wins over a stale `--encrypt`: reinstalling
+            // an old key could reopen one the operator removed on purpose.
+            logger.warning(
+                "keyring.encrypt-ignored",
+                metadata: [
+                    "keys.id": "\(ClusterKey.formatID(ignored))", "keyring.file": "\(file)",
+                    "hint": "the keyring file holds the keys adopted from the cluster; delete it to start over from --encrypt",
+                ])
+        }
 
         do {
             let dataDirectory = try DataDirectory(path: settings.dataDirectory)
             let identity = try dataDirectory.loadOrCreateIdentity()
             let life = try dataDirectory.nextLife()
             let transport = try await GossipTransport(
-                settings: TransportSettings(bind: settings.bind, advertise: settings.advertise), keyring: keyring,
-                logger: logger)
-            let instance = Instance(
+                settings: TransportSettings(bind: settings.bind, advertise: settings.advertise),
+                keyring: starting.keyring, logger: logger)
+            var instance = Instance(
                 name: settings.name, address: transport.advertisedAddress, tags: settings.tags, identity: identity,
                 incarnation: Incarnation.first(life: life), configuration: settings.protocolConfiguration,
                 rng: DeterministicRNG(seed: SecureRandom.uint64()), election: try dataDirectory.loadElection())
+            if let record = starting.record {
+                instance.restoreKeyring(record)
+            }
             let runtime = AgentRuntime(
                 instance: instance, sink: transport, presetName: settings.preset, dataDirectory: dataDirectory,
-                logger: logger)
+                logger: logger, keyring: transport, keyringFile: settings.keyringFilePath)
             let control = ControlServer(path: settings.controlSocketPath, control: runtime, logger: logger)
             // Rejoin through whoever was alive last time, as well as the configured seeds
             // (serf's snapshot): a restarted node needs no --join.

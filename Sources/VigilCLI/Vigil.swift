@@ -6,7 +6,10 @@ struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Peer failure detection and fencing for cloud compute nodes.",
-        subcommands: [Agent.self, Members.self, Info.self, Explain.self, Leader.self, Monitor.self, Leave.self, ForceLeave.self, Keygen.self, Simulate.self]
+        subcommands: [
+            Agent.self, Members.self, Info.self, Explain.self, Leader.self, Monitor.self, Leave.self, ForceLeave.self,
+            Keys.self, Keygen.self, Simulate.self,
+        ]
     )
 
     /// Like ArgumentParser's own `main()`, except that bad arguments exit with 2 (the

@@ -43,6 +43,10 @@ public enum MembershipEvent: Equatable, Sendable {
     /// This node's idea of the leader changed: `leader` leads `term` (this node
     /// itself when it won), or `nil` when no leader is known (lease lost, new term).
     case leaderChanged(term: UInt64, leader: String?)
+    /// A newer cluster keyring record was adopted (issued here, gossiped or synced):
+    /// the shell decodes its payload, applies and persists the keys, then reports
+    /// what it holds with `Instance.reportKeys(primary:installed:now:)`.
+    case keyringChanged(KeyringRecord)
 }
 
 /// Why an input was dropped (counted by the shell's metrics).
@@ -59,6 +63,9 @@ public enum DropReason: String, Equatable, Sendable, CaseIterable {
     case staleSequence
     /// An election message from a member that is not live here (or unknown).
     case notAMember
+    /// A signed record (a cluster keyring) from an issuer this node has no identity
+    /// key for, so its signature cannot be checked.
+    case unknownSigner
 }
 
 /// The proof that `subject` at `incarnation` failed: more than half of its observers'

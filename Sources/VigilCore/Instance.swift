@@ -40,6 +40,13 @@ public struct Instance: Sendable {
     /// Votes against this node's current incarnation (it refutes unless they make a quorum).
     var votesAgainstMe: [String: Vote] = [:]
 
+    /// The newest cluster keyring record adopted (Instance+Keys.swift).
+    public internal(set) var keyringRecord: KeyringRecord?
+    /// The latest key report of each known member, this node's own included.
+    var keyReports: [String: KeyReport] = [:]
+    /// The sequence of this node's last key report.
+    var keyReportSequence: UInt64
+
     var seeds: [Address] = []
     var nextJoinAttempt: Instant = .distantFuture
     var nextProbeAt: Instant = .distantFuture
@@ -108,6 +115,9 @@ public struct Instance: Sendable {
             name: name, address: address, incarnation: incarnation, status: .alive, tags: tags,
             identityKey: identity.publicKey)
         self.rings = ObserverRings(k: configuration.probe.observers, members: [name])
+        // Reports of a new life must replace those of earlier ones, which no node
+        // forgets: start at the life, as incarnations do.
+        self.keyReportSequence = Incarnation.first(life: Incarnation.life(of: incarnation))
     }
 
     // MARK: - Inputs

@@ -78,13 +78,37 @@ public struct Keyring: Sendable, Equatable {
         self.seal(plaintext, nonce: SecureRandom.bytes(XChaCha20Poly1305.nonceByteCount))
     }
 
+    /// Seals under the installed key with id `keyID` if there is one, else under the
+    /// primary key.
+    ///
+    /// For answering a peer that still seals with an older installed key: a node that
+    /// was down during a rotation comes back holding only the old key, and must be
+    /// able to open the answers until it has adopted the new keyring.
+    public func seal(_ plaintext: [UInt8], preferring keyID: UInt32?) -> [UInt8] {
+        guard let keyID, keyID != self.primary.id, let key = self.keys.first(where: { $0.id == keyID }) else {
+            return self.seal(plaintext)
+        }
+        return self.seal(plaintext, nonce: SecureRandom.bytes(XChaCha20Poly1305.nonceByteCount), key: key)
+    }
+
+    /// The key id in a sealed packet's header, or `nil` if `sealed` is too short or
+    /// of another envelope version. Not authenticated until ``open(_:)`` succeeded.
+    public static func keyID(ofSealed sealed: [UInt8]) -> UInt32? {
+        guard sealed.count >= Self.headerByteCount, sealed[0] == Self.version else { return nil }
+        return sealed[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+    }
+
     /// ``seal(_:)`` with a chosen nonce, for tests that need exact bytes. Never reuse
     /// a nonce with the same key: that reveals the XOR of two plaintexts and lets an
     /// attacker forge packets.
     func seal(_ plaintext: [UInt8], nonce: [UInt8]) -> [UInt8] {
+        self.seal(plaintext, nonce: nonce, key: self.primary)
+    }
+
+    private func seal(_ plaintext: [UInt8], nonce: [UInt8], key: ClusterKey) -> [UInt8] {
         precondition(
             nonce.count == XChaCha20Poly1305.nonceByteCount, "a nonce is 24 bytes, got \(nonce.count)")
-        let id = self.primary.id
+        let id = key.id
         let header: [UInt8] = [
             Self.version, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff),
         ]
@@ -95,7 +119,7 @@ public struct Keyring: Sendable, Equatable {
         plaintext.withUnsafeBufferPointer { plaintext in
             header.withUnsafeBufferPointer { header in
                 nonce.withUnsafeBufferPointer { nonce in
-                    self.primary.bytes.withUnsafeBufferPointer { key in
+                    key.bytes.withUnsafeBufferPointer { key in
                         XChaCha20Poly1305.seal(
                             plaintext, associatedData: header, nonce: nonce, key: key, appendingTo: &sealed)
                     }

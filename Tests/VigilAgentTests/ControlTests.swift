@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Testing
+import VigilCrypto
 
 @testable import VigilAgent
 
@@ -539,6 +540,14 @@ actor FakeAgent: AgentControl {
     func forceLeave(_ name: String) -> Bool {
         self.forceLeaveRequests.append(name)
         return Self.members.contains { $0.name == name && $0.status == "failed" }
+    }
+
+    func keys() -> KeysView {
+        KeysView(members: [], reports: [], keys: [], keyring: nil)
+    }
+
+    func changeKeys(_ operation: KeyOperation, key: ClusterKey) throws(KeyChangeError) -> KeyChangeView {
+        throw KeyChangeError("the fake agent manages no keys")
     }
 
     func events() -> AsyncStream<EventView> {

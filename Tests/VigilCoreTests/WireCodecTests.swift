@@ -41,6 +41,36 @@ private let sampleVote = Vote(subject: "compute-02", incarnation: 7, observer: "
 private let sampleDeparture = Departure(name: "compute-03", incarnation: 42, signature: signature(2))
 private let sampleRemoval = Removal(name: "compute-04", incarnation: 9, issuer: "compute-01", signature: signature(3))
 
+private let sampleRecord = KeyringRecord(
+    version: 3, issuer: "compute-01", payload: (0..<100).map { UInt8($0) }, signature: signature(5))
+private let sampleReport = KeyReport(
+    member: "compute-02", sequence: 1 << 32 | 7, primary: 0x3F2A_9C01, installed: [0x3F2A_9C01, 0x0A1B_2C3D])
+
+/// The keyring updates, named, each also sent alone below.
+private let sampleKeyUpdates: [(name: String, update: Update)] = [
+    ("keyring", .keyring(sampleRecord)),
+    (
+        "keyring with an empty payload and issuer",
+        .keyring(KeyringRecord(version: .max, issuer: "", payload: [], signature: signature(6)))
+    ),
+    (
+        "keyring with the largest payload",
+        .keyring(
+            KeyringRecord(
+                version: 0, issuer: "ñ", payload: [UInt8](repeating: 0xAB, count: WireCodec.maxKeyringPayloadBytes),
+                signature: signature(7)))
+    ),
+    ("key report", .keyReport(sampleReport)),
+    (
+        "key report with sixteen keys",
+        .keyReport(
+            KeyReport(
+                member: "東京", sequence: .max, primary: .max,
+                installed: (0..<UInt32(WireCodec.maxReportedKeys)).map { $0 &* 0x0101_0101 }))
+    ),
+    ("key report with no keys", .keyReport(KeyReport(member: "", sequence: 0, primary: 0, installed: []))),
+]
+
 private let sampleUpdates: [Update] =
     sampleMembers.map { .alive($0) } + [
         .suspect(Suspicion(subject: "compute-02", incarnation: 3, observer: "compute-01")),
@@ -57,7 +87,7 @@ private let sampleUpdates: [Update] =
         .failed(FailureCertificate(subject: "", incarnation: 0, votes: [])),
         .removed(sampleRemoval),
         .removed(Removal(name: "", incarnation: .max, issuer: "計算", signature: signature(4))),
-    ]
+    ] + sampleKeyUpdates.map(\.update)
 
 private let sampleMessages: [(name: String, message: Message)] = [
     ("ping", .ping(seq: 0, target: "compute-02")),
@@ -84,6 +114,26 @@ private let sampleMessages: [(name: String, message: Message)] = [
                     members: sampleMembers, votes: [sampleVote], departures: [sampleDeparture],
                     removals: [sampleRemoval])))
     ),
+    (
+        "sync with full state and keys",
+        .sync(
+            Sync(
+                digest: 3, replyWanted: false,
+                state: MembershipState(
+                    members: sampleMembers, votes: [sampleVote], departures: [sampleDeparture], keyring: sampleRecord,
+                    keyReports: [sampleReport, KeyReport(member: "x", sequence: 1, primary: 2, installed: [2])])))
+    ),
+    (
+        "sync with key reports but no keyring",
+        .sync(
+            Sync(
+                digest: 4, replyWanted: true,
+                state: MembershipState(members: [], keyReports: [sampleReport])))
+    ),
+    (
+        "sync with a keyring but no reports",
+        .sync(Sync(digest: 5, replyWanted: true, state: MembershipState(members: [], keyring: sampleRecord)))
+    ),
 ]
 
 private let sampleUpdateNames = [
@@ -109,6 +159,9 @@ private let samplePackets: [WirePacketSample] =
     }
     + zip(sampleUpdateNames, sampleUpdates).map {
         WirePacketSample(name: "ack with \($0.0)", packet: Packet(sender: "", message: .ack(seq: 1), gossip: [$0.1]))
+    }
+    + sampleKeyUpdates.map {
+        WirePacketSample(name: "ack with \($0.name)", packet: Packet(sender: "", message: .ack(seq: 1), gossip: [$0.update]))
     }
 
 // MARK: - Round trips and sizes
@@ -306,6 +359,69 @@ struct WireCodecTests {
         // Within the 1,000,000 limit, but 100 bytes cannot hold 999,999 members.
         let underLimit = base + [0x00, 0x0F, 0x42, 0x3F] + [UInt8](repeating: 0, count: 100)
         #expect(throws: WireError.lengthOutOfBounds) { try Packet(decoding: underLimit) }
+    }
+
+    // MARK: - Keyring records and key reports
+
+    @Test func keyringPayloadOverTheLimitIsRejectedBeforeReadingIt() {
+        let packet = Packet(sender: "", message: .ack(seq: 1), gossip: [.keyring(sampleRecord)])
+        var bytes = packet.encoded()
+        // header 2, sender 1, ack 4, count 2, type 1, version 8, issuer 1 + 10: the length.
+        let lengthOffset = 2 + 1 + 4 + 2 + 1 + 8 + 1 + 10
+        #expect(bytes[lengthOffset] == 0 && bytes[lengthOffset + 1] == 100)
+        bytes[lengthOffset] = 0x02
+        bytes[lengthOffset + 1] = 0x01  // 513 bytes announced
+        bytes += [UInt8](repeating: 0, count: 600)  // and even present
+        #expect(throws: WireError.lengthOutOfBounds) { try Packet(decoding: bytes) }
+    }
+
+    @Test func moreThanSixteenReportedKeysAreRejected() {
+        let report = KeyReport(member: "m", sequence: 1, primary: 1, installed: [])
+        var bytes = Packet(sender: "", message: .ack(seq: 1), gossip: [.keyReport(report)]).encoded()
+        // header 2, sender 1, ack 4, count 2, type 1, member 2, sequence 8, primary 4: the count.
+        let countOffset = 2 + 1 + 4 + 2 + 1 + 2 + 8 + 4
+        #expect(bytes[countOffset] == 0)
+        bytes[countOffset] = 17
+        bytes += [UInt8](repeating: 0, count: 17 * 4)
+        #expect(throws: WireError.lengthOutOfBounds) { try Packet(decoding: bytes) }
+    }
+
+    @Test func keysFlagWithoutAStateIsRejected() {
+        var bytes = Packet(sender: "", message: .sync(Sync(digest: 1, replyWanted: false, state: nil))).encoded()
+        let flagsOffset = 2 + 1 + 8
+        bytes[flagsOffset] = WireCodec.syncHasKeys
+        #expect(throws: WireError.invalidFlags) { try Packet(decoding: bytes + [0, 0, 0, 0, 0]) }
+    }
+
+    @Test func aStateWithoutKeysEncodesAsBeforeKeysExisted() {
+        // Older nodes read such a sync: no keys flag, nothing after the departures.
+        let state = MembershipState(members: sampleMembers, votes: [sampleVote])
+        let bytes = Packet(sender: "s", message: .sync(Sync(digest: 1, replyWanted: true, state: state))).encoded()
+        #expect(bytes[2 + 2 + 8] == WireCodec.syncReplyWanted | WireCodec.syncHasState)
+    }
+
+    @Test func oversizedKeyringPayloadFailsValidationAndIsCut() throws {
+        let record = KeyringRecord(
+            version: 1, issuer: "a", payload: [UInt8](repeating: 1, count: WireCodec.maxKeyringPayloadBytes + 1),
+            signature: signature(1))
+        #expect(throws: WireError.payloadTooLong) { try record.validateForWire() }
+        let packet = Packet(sender: "s", message: .gossip, gossip: [.keyring(record)])
+        #expect(throws: WireError.payloadTooLong) { try packet.validateForWire() }
+        let bytes = packet.encoded()
+        #expect(bytes.count == packet.encodedSize)
+        guard case .keyring(let decoded) = try Packet(decoding: bytes).gossip.first else {
+            Issue.record("expected a keyring update")
+            return
+        }
+        #expect(decoded.payload.count == WireCodec.maxKeyringPayloadBytes)
+    }
+
+    @Test func aRecordDescriptionNeverShowsItsPayload() {
+        let record = KeyringRecord(version: 2, issuer: "a", payload: Array("SECRET".utf8), signature: signature(1))
+        #expect(record.description == "KeyringRecord(version: 2, issuer: a, payload: 6 bytes)")
+        var dumped = ""
+        dump(record, to: &dumped)
+        #expect(!dumped.contains("83"), "the payload's first byte (S = 83) must not be dumped")
     }
 
     @Test func hugeGossipCountWithFewBytesIsRejected() {

@@ -36,8 +36,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// The primary cluster key, standard base64 (checked when loaded). Default: none.
     public var encryptKey: String?
     /// A JSON keyring, `{"primary":"BASE64","keys":["BASE64",...]}`; when the file
-    /// exists it wins over ``encryptKey`` (it is what `vigil keys` rewrites).
-    /// Default: none.
+    /// exists it wins over ``encryptKey`` (it is what `vigil keys` rewrites: every
+    /// cluster keyring the agent adopts is written there). Default (`nil`):
+    /// `<dataDirectory>/keyring.json`; read ``keyringFilePath`` for the path in effect.
     public var keyringFile: String?
     /// Where Prometheus metrics are served over HTTP. Default: none (off).
     public var metricsAddress: Address?

@@ -73,6 +73,20 @@ public struct ControlClient: Sendable {
         _ = try await self.call(.POST, "/v1/force-leave/\(encoded)", answer: ControlStatusBody.self)
     }
 
+    /// `GET /v1/keys`: which keys the live members hold.
+    public func getKeys() async throws -> KeysView {
+        try await self.call(.GET, "/v1/keys", answer: KeysView.self)
+    }
+
+    /// `POST /v1/keys/{install,use,remove}`: issues the change to the cluster keyring.
+    /// The key goes in the body, never in the URL.
+    /// - Throws: `ControlError` with status 400 for a malformed key, 409 for a change
+    ///   refused in the cluster's current state.
+    public func changeKeys(_ operation: KeyOperation, key: String) async throws -> KeyChangeView {
+        let body = try ControlJSON.buffer(KeyRequestBody(key: key))
+        return try await self.call(.POST, "/v1/keys/\(operation.rawValue)", body: body, answer: KeyChangeView.self)
+    }
+
     /// `GET /v1/monitor`: the agent's membership events from now on.
     ///
     /// The stream finishes when the agent ends it (it is stopping), and throws
@@ -107,8 +121,10 @@ public struct ControlClient: Sendable {
     // MARK: - Calls
 
     /// Sends a request and decodes a 2xx answer as `T`, or throws the agent's error.
-    private func call<T: Decodable>(_ method: HTTPMethod, _ uri: String, answer: T.Type) async throws -> T {
-        let (status, body) = try await self.exchange(method, uri)
+    private func call<T: Decodable>(
+        _ method: HTTPMethod, _ uri: String, body request: ByteBuffer? = nil, answer: T.Type
+    ) async throws -> T {
+        let (status, body) = try await self.exchange(method, uri, body: request)
         guard (200..<300).contains(status.code) else {
             let message =
                 (try? ControlJSON.decode(ControlErrorBody.self, from: body).error)

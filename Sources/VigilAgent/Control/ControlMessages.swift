@@ -11,7 +11,7 @@ public struct MemberList: Codable, Sendable, Equatable {
 }
 
 /// The body of every answer that is not a success: `{"error":"..."}`.
-struct ControlErrorBody: Codable, Sendable, Equatable {
+struct ControlErrorBody: Error, Codable, Sendable, Equatable {
     var error: String
 }
 

@@ -19,6 +19,10 @@ enum ControlRoute: Equatable, Sendable {
     case explain(name: String)
     /// `GET /v1/leader`
     case leader
+    /// `GET /v1/keys`
+    case keys
+    /// `POST /v1/keys/install`, `/use`, `/remove`, the key in the JSON body.
+    case changeKeys(KeyOperation)
 
     /// What a request line asks for.
     enum Match: Equatable, Sendable {
@@ -30,7 +34,10 @@ enum ControlRoute: Equatable, Sendable {
     }
 
     /// Every route, as the 404 answer lists them.
-    static let summary = "GET /v1/members, GET /v1/info, POST /v1/leave, POST /v1/force-leave/NAME, GET /v1/monitor, GET /v1/explain/NAME, GET /v1/leader"
+    static let summary =
+        "GET /v1/members, GET /v1/info, POST /v1/leave, POST /v1/force-leave/NAME, GET /v1/monitor, "
+        + "GET /v1/explain/NAME, GET /v1/leader, GET /v1/keys, POST /v1/keys/install, POST /v1/keys/use, "
+        + "POST /v1/keys/remove"
 
     private static let forceLeavePrefix = "/v1/force-leave/"
     private static let explainPrefix = "/v1/explain/"
@@ -45,6 +52,10 @@ enum ControlRoute: Equatable, Sendable {
         case "/v1/leave": route = .leave
         case "/v1/monitor": route = .monitor
         case "/v1/leader": route = .leader
+        case "/v1/keys": route = .keys
+        case "/v1/keys/install": route = .changeKeys(.install)
+        case "/v1/keys/use": route = .changeKeys(.use)
+        case "/v1/keys/remove": route = .changeKeys(.remove)
         default:
             let prefix = path.hasPrefix(Self.forceLeavePrefix) ? Self.forceLeavePrefix : Self.explainPrefix
             guard path.hasPrefix(prefix) else { return .notFound }
@@ -62,8 +73,8 @@ enum ControlRoute: Equatable, Sendable {
     /// The one method each route answers.
     var method: HTTPMethod {
         switch self {
-        case .members, .info, .monitor, .explain, .leader: .GET
-        case .leave, .forceLeave: .POST
+        case .members, .info, .monitor, .explain, .leader, .keys: .GET
+        case .leave, .forceLeave, .changeKeys: .POST
         }
     }
 }

@@ -22,6 +22,10 @@ import Darwin
 /// - `POST /v1/force-leave/{name}` → 200, or 404 `{"error":"..."}`
 /// - `GET /v1/monitor` → 200, chunked NDJSON: one `EventView` per line until the client
 ///   goes away
+/// - `GET /v1/keys` → 200 `KeysView` (key ids only)
+/// - `POST /v1/keys/{install,use,remove}` with `{"key":"BASE64"}` → 200 `KeyChangeView`,
+///   400 for a malformed key or body, 409 for a change refused in the cluster's state.
+///   The body is never logged, only the key's id.
 ///
 /// Any other path is 404, a known path with another method 405, a body over 64 KiB 413;
 /// malformed HTTP gets a 400 and the connection closes. Errors are `{"error":"..."}`.
@@ -29,7 +33,7 @@ import Darwin
 /// A `Service`: `run()` serves until it is cancelled or graceful shutdown begins, then
 /// closes every connection and removes the socket file.
 public final class ControlServer: Service, Sendable {
-    /// Largest request body accepted; nothing in the API needs a body.
+    /// Largest request body accepted; only `vigil keys` sends one, of a few dozen bytes.
     public static let maxRequestBodyBytes = 64 * 1024
 
     /// Path of the Unix socket.
@@ -260,6 +264,46 @@ public final class ControlServer: Service, Sendable {
         case .route(.monitor):
             try await self.streamEvents(version: head.version, channel: channel, outbound: outbound)
             return false
+
+        case .route(.keys):
+            let keys = await self.control.keys()
+            try await Self.write(.ok, keys, version: head.version, keepAlive: keepAlive, to: outbound)
+            return keepAlive
+
+        case .route(.changeKeys(let operation)):
+            let (status, answer) = await self.changeKeys(operation, body: request.body)
+            switch answer {
+            case .success(let view):
+                try await Self.write(status, view, version: head.version, keepAlive: keepAlive, to: outbound)
+            case .failure(let error):
+                try await Self.write(status, error, version: head.version, keepAlive: keepAlive, to: outbound)
+            }
+            return keepAlive
+        }
+    }
+
+    /// `POST /v1/keys/{operation}` with `{"key":"BASE64"}`. The body is never logged;
+    /// only the key's id is.
+    private func changeKeys(_ operation: KeyOperation, body: ByteBuffer) async -> (
+        HTTPResponseStatus, Result<KeyChangeView, ControlErrorBody>
+    ) {
+        guard let request = try? ControlJSON.decode(KeyRequestBody.self, from: body) else {
+            return (
+                .badRequest,
+                .failure(ControlErrorBody(error: #"request body must be JSON like {"key":"BASE64"}"#))
+            )
+        }
+        do throws(KeyChangeError) {
+            let key = try KeyChange.parse(request.key)
+            let view = try await self.control.changeKeys(operation, key: key)
+            self.logger.notice(
+                "control.keys",
+                metadata: [
+                    "keys.operation": "\(operation.rawValue)", "keys.id": "\(view.key)", "keys.changed": "\(view.changed)",
+                ])
+            return (.ok, .success(view))
+        } catch {
+            return (error.isMalformed ? .badRequest : .conflict, .failure(ControlErrorBody(error: error.description)))
         }
     }
 

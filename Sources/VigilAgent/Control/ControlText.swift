@@ -51,6 +51,52 @@ public enum ControlText {
         return parts.joined(separator: " ") + "\n"
     }
 
+    /// `vigil keys list`: one line per key id — its place in the cluster keyring, on how
+    /// many live members it is primary and installed (with their names when only some
+    /// are) — then how many members reported.
+    public static func keys(_ view: KeysView) -> String {
+        let total = view.members.count
+        func share(_ members: [String]) -> String {
+            let count = "\(members.count) of \(total)"
+            return members.isEmpty || members.count == total ? count : "\(count) (\(members.joined(separator: ",")))"
+        }
+        var rows = [["KEY", "CLUSTER", "PRIMARY ON", "INSTALLED ON"]]
+        for key in view.keys {
+            rows.append([key.id, key.cluster, share(key.primaryOn), share(key.installedOn)])
+        }
+        var text = self.columns(rows)
+        var summary = "\(total - view.notReporting.count) of \(total) members reported"
+        if let keyring = view.keyring, let version = keyring.version, let issuer = keyring.issuer {
+            summary += "; cluster keyring version \(version) from \(issuer)"
+        }
+        text += summary + "\n"
+        if !view.notReporting.isEmpty {
+            text += "not reported yet: \(view.notReporting.joined(separator: ", "))\n"
+        }
+        return text
+    }
+
+    /// What `vigil keys install/use/remove` prints once `confirmed` of `total` live
+    /// members report the change, e.g. `installed key 3f2a9c01 on 5 of 5 members`.
+    public static func keyChange(_ operation: KeyOperation, key: String, confirmed: Int, total: Int) -> String {
+        let members = "\(confirmed) of \(total) member\(total == 1 ? "" : "s")"
+        return switch operation {
+        case .install: "installed key \(key) on \(members)\n"
+        case .use: "key \(key) is primary on \(members)\n"
+        case .remove: "removed key \(key) from \(members)\n"
+        }
+    }
+
+    /// The one line `vigil keys install/use/remove` ends with when some live members
+    /// did not confirm in time.
+    public static func keyChangeUnconfirmed(
+        _ operation: KeyOperation, key: String, confirmed: Int, total: Int, pending: [String], waited: String
+    ) -> String {
+        let done = self.keyChange(operation, key: key, confirmed: confirmed, total: total).dropLast()
+        return "\(done); not confirmed within \(waited) by \(pending.joined(separator: ", ")) "
+            + "(see `vigil keys list`; a member that is down gets the change when it rejoins)\n"
+    }
+
     static func tags(_ tags: [String: String]) -> String {
         tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }

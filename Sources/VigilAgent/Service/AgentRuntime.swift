@@ -37,16 +37,29 @@ public actor AgentRuntime: AgentControl {
     public nonisolated let leaveRequested: AsyncStream<Void>
     /// Reliable messages waiting to be sent (drained by `AgentService`).
     public nonisolated let outgoingStreams: AsyncStream<(Packet, Address)>
+    /// The keyring the transport uses; `nil`: keys are not managed (some tests).
+    private let keyringHolder: (any KeyringHolder)?
+    /// Where adopted keyrings are persisted (`nil`: not persisted).
+    private let keyringFile: String?
+    /// A keyring record the engine adopted while directives were carried out, applied
+    /// once they all are (applying it calls the engine again).
+    private var pendingKeyring: KeyringRecord?
 
-    /// - Parameter dataDirectory: where election votes are persisted before they are
-    ///   sent (`nil` in tests that do not restart: votes then live in memory only).
+    /// - Parameters:
+    ///   - dataDirectory: where election votes are persisted before they are sent
+    ///     (`nil` in tests that do not restart: votes then live in memory only).
+    ///   - keyring: the transport whose keyring `vigil keys` changes.
+    ///   - keyringFile: where each adopted keyring is written (mode 0600, atomically),
+    ///     so that a restart comes back with it.
     public init(
         instance: Instance, sink: any PacketSink, presetName: String, dataDirectory: DataDirectory? = nil,
-        logger: Logger
+        logger: Logger, keyring: (any KeyringHolder)? = nil, keyringFile: String? = nil
     ) {
         self.instance = instance
         self.dataDirectory = dataDirectory
         self.sink = sink
+        self.keyringHolder = keyring
+        self.keyringFile = keyringFile
         self.presetName = presetName
         self.logger = logger
         (self.leaveRequested, self.leaveContinuation) = AsyncStream.makeStream(of: Void.self)
@@ -66,6 +79,10 @@ public actor AgentRuntime: AgentControl {
 
     public func start(joining seeds: [Address]) {
         self.carry(self.instance.start(joining: seeds, now: self.now()))
+        // Say from the start which keys this node holds, so `vigil keys list` counts it.
+        if let keyring = self.keyringHolder?.keyring {
+            self.reportKeys(keyring)
+        }
         self.logger.info(
             "agent.started",
             metadata: [
@@ -168,6 +185,72 @@ public actor AgentRuntime: AgentControl {
         for (key, value) in counters { self.counters[key] = value }
     }
 
+    // MARK: Keys
+
+    public func keys() -> KeysView {
+        KeysView(
+            live: self.instance.liveMemberNames, reports: self.instance.liveKeyReports,
+            keyring: self.keyringHolder?.keyring, record: self.instance.keyringRecord)
+    }
+
+    public func changeKeys(_ operation: KeyOperation, key: ClusterKey) throws(KeyChangeError) -> KeyChangeView {
+        guard let holder = self.keyringHolder else { throw KeyChangeError("this agent does not manage cluster keys") }
+        let id = ClusterKey.formatID(key.id)
+        guard let next = try KeyChange.plan(operation, key: key, current: holder.keyring, reports: self.instance.liveKeyReports)
+        else {
+            return KeyChangeView(operation: operation, key: id, changed: false, version: self.instance.keyringRecord?.version)
+        }
+        do {
+            self.carry(try self.instance.issueKeyring(payload: KeyringPayload.encode(next), now: self.now()))
+        } catch {
+            throw KeyChangeError("\(error)")
+        }
+        self.logger.notice(
+            "keys.issued",
+            metadata: [
+                "keys.operation": "\(operation.rawValue)", "keys.id": "\(id)",
+                "keyring.version": "\(self.instance.keyringRecord?.version ?? 0)",
+            ])
+        return KeyChangeView(operation: operation, key: id, changed: true, version: self.instance.keyringRecord?.version)
+    }
+
+    /// Applies a cluster keyring the engine adopted: the transport seals and opens with
+    /// it, it is persisted, and this node reports what it now holds.
+    private func applyKeyring(_ record: KeyringRecord) {
+        guard let holder = self.keyringHolder else { return }
+        guard let keyring = KeyringPayload.decode(record.payload) else {
+            // Signed by a member, yet unreadable: a newer agent's format, or a bug.
+            // Keep the keys in use; say so loudly, since this node may now drift away.
+            self.count("keyring_undecodable")
+            self.logger.error(
+                "keyring.undecodable",
+                metadata: ["keyring.version": "\(record.version)", "keyring.issuer": "\(record.issuer)"])
+            return
+        }
+        holder.replaceKeyring(keyring)
+        if let path = self.keyringFile {
+            do {
+                try AgentConfiguration.saveKeyring(keyring, record: record, to: path)
+            } catch {
+                // The keys are in use anyway; only a restart would come back without them.
+                self.logger.error("keyring.save-failed", metadata: ["error": "\(error)"])
+            }
+        }
+        self.logger.notice(
+            "keyring.adopted",
+            metadata: [
+                "keyring.version": "\(record.version)", "keyring.issuer": "\(record.issuer)",
+                "keys.primary": "\(ClusterKey.formatID(keyring.primary.id))",
+                "keys.installed": "\(keyring.keys.map { ClusterKey.formatID($0.id) }.joined(separator: ","))",
+            ])
+        self.reportKeys(keyring)
+    }
+
+    private func reportKeys(_ keyring: Keyring) {
+        self.carry(
+            self.instance.reportKeys(primary: keyring.primary.id, installed: keyring.keys.map(\.id), now: self.now()))
+    }
+
     // MARK: Directives
 
     private func carry(_ directives: [Directive]) {
@@ -198,6 +281,10 @@ public actor AgentRuntime: AgentControl {
                         "election.persist-failed", metadata: ["error": "\(error)", "election.term": "\(record.term)"])
                 }
             }
+        }
+        if let record = self.pendingKeyring {
+            self.pendingKeyring = nil
+            self.applyKeyring(record)
         }
     }
 
@@ -250,6 +337,12 @@ public actor AgentRuntime: AgentControl {
             view = EventView(time: time, event: "leader", member: leader, detail: "term \(term)")
             self.logger.notice(
                 "leader.changed", metadata: ["election.term": "\(term)", "election.leader": "\(leader ?? "-")"])
+        case .keyringChanged(let record):
+            // Never the payload: it holds the keys.
+            self.pendingKeyring = record
+            view = EventView(
+                time: time, event: "keyring-changed", member: record.issuer,
+                detail: "cluster keyring version \(record.version)")
         }
         for continuation in self.subscribers.values {
             continuation.yield(view)

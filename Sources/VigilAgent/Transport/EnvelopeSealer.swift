@@ -33,6 +33,8 @@ final class EnvelopeSealer: Sendable {
 
     private let keyringBox: Mutex<Keyring>
     private let replayCache: Mutex<ReplayCache>
+    /// The key id each peer last sealed an accepted packet with, by address.
+    private let peerKeys: Mutex<PeerKeyMemory>
 
     /// - Parameters:
     ///   - keyring: seals with its primary key, opens with any installed key.
@@ -50,6 +52,7 @@ final class EnvelopeSealer: Sendable {
         self.clock = clock
         self.keyringBox = Mutex(keyring)
         self.replayCache = Mutex(ReplayCache(capacity: replayCapacity))
+        self.peerKeys = Mutex(PeerKeyMemory(capacity: PeerKeyMemory.defaultCapacity))
     }
 
     /// The keyring in use now.
@@ -69,8 +72,22 @@ final class EnvelopeSealer: Sendable {
 
     /// `packet` in a sealed envelope that names `advertised` as the sender's address
     /// and carries the current time.
-    func seal(_ packet: Packet, advertised: Address) -> [UInt8] {
-        SealedEnvelope(packet: packet, advertised: advertised, timestamp: self.clock()).sealed(with: self.keyring)
+    ///
+    /// Sealed with the key `peer` last sealed an accepted packet with, if that key is
+    /// still installed here, else with the primary. That is what lets a node that was
+    /// down during a rotation rejoin: it still seals with the old key, which the others
+    /// keep installed until `vigil keys remove`, and it can open only answers sealed
+    /// with that key until it has adopted the new keyring. Everyone else gets the
+    /// primary, and a peer that switched keys is answered with its new one at once.
+    func seal(_ packet: Packet, advertised: Address, to peer: Address? = nil) -> [UInt8] {
+        let preferred = peer.flatMap { peer in self.peerKeys.withLock { $0.keyID(for: peer) } }
+        return SealedEnvelope(packet: packet, advertised: advertised, timestamp: self.clock())
+            .sealed(with: self.keyring, preferring: preferred)
+    }
+
+    /// The key id `peer` last sealed an accepted packet with (tests and `vigil info`).
+    func lastKeyID(of peer: Address) -> UInt32? {
+        self.peerKeys.withLock { $0.keyID(for: peer) }
     }
 
     /// Opens sealed bytes from the network, refusing replays and stale packets.
@@ -82,7 +99,11 @@ final class EnvelopeSealer: Sendable {
     ///   - maxBytes: inputs longer than this are dropped unread.
     /// - Returns: the packet and the sender's advertised address.
     /// - Throws: the ``EnvelopeError`` to count the drop under.
-    func open(_ sealed: [UInt8], maxBytes: Int) throws(EnvelopeError) -> (packet: Packet, advertised: Address) {
+    ///   - source: the UDP source address, remembered with the advertised address as
+    ///     where the key this packet was sealed with is preferred for answers.
+    func open(_ sealed: [UInt8], maxBytes: Int, source: Address? = nil) throws(EnvelopeError) -> (
+        packet: Packet, advertised: Address
+    ) {
         guard sealed.count <= maxBytes else { throw .oversize }
         let (envelope, nonce) = try SealedEnvelope.open(sealed, with: self.keyring)
         let now = self.clock()
@@ -98,6 +119,13 @@ final class EnvelopeSealer: Sendable {
             $0.insert(nonce, expiry: overflow ? .max : expiry, now: now)
         }
         guard isNew else { throw .replay }
+        // Authenticated, fresh and new: the key id in the header is the sender's.
+        if let keyID = Keyring.keyID(ofSealed: sealed) {
+            self.peerKeys.withLock {
+                $0.remember(keyID, for: envelope.advertised)
+                if let source, source != envelope.advertised { $0.remember(keyID, for: source) }
+            }
+        }
         return (envelope.packet, envelope.advertised)
     }
 

@@ -140,7 +140,7 @@ public final class GossipTransport: Sendable {
     /// caller's thread or an event loop.
     public func send(_ packet: Packet, to address: Address) {
         guard !self.connections.isClosed else { return }
-        let sealed = self.sealer.seal(packet, advertised: self.advertisedAddress)
+        let sealed = self.sealer.seal(packet, advertised: self.advertisedAddress, to: address)
         if let target = try? SocketAddress(ipAddress: address.host, port: Int(address.port)) {
             self.write(sealed, to: target, address: address)
             return
@@ -164,7 +164,7 @@ public final class GossipTransport: Sendable {
     /// at debug level, never thrown.
     public func stream(_ packet: Packet, to address: Address) async {
         guard !self.connections.isClosed else { return }
-        let sealed = self.sealer.seal(packet, advertised: self.advertisedAddress)
+        let sealed = self.sealer.seal(packet, advertised: self.advertisedAddress, to: address)
         guard sealed.count <= self.settings.maxFrameBytes else {
             return self.sendFailed(to: address, kind: "stream", error: TransportError("frame exceeds maxFrameBytes"))
         }

@@ -39,7 +39,8 @@ final class InboundGate: Sendable {
             return self.drop(EnvelopeError.oversize, peer: source, reliable: false)
         }
         do {
-            let (packet, _) = try self.sealer.open(Array(buffer.readableBytesView), maxBytes: self.maxDatagramBytes)
+            let (packet, _) = try self.sealer.open(
+                Array(buffer.readableBytesView), maxBytes: self.maxDatagramBytes, source: source)
             self.deliver(.packet(packet, from: source, reliable: false))
         } catch {
             self.drop(error, peer: source, reliable: false)

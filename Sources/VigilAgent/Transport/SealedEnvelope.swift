@@ -93,6 +93,12 @@ struct SealedEnvelope: Equatable, Sendable {
         keyring.seal(self.plaintext())
     }
 
+    /// The envelope sealed under the installed key with id `keyID`, if any, else the
+    /// primary (``Keyring/seal(_:preferring:)``).
+    func sealed(with keyring: Keyring, preferring keyID: UInt32?) -> [UInt8] {
+        keyring.seal(self.plaintext(), preferring: keyID)
+    }
+
     /// Authenticates, decrypts and parses sealed bytes. Checks neither freshness nor
     /// replay: that needs a clock and memory, which ``EnvelopeSealer`` has.
     /// - Throws: ``EnvelopeError/badSeal(_:)`` or ``EnvelopeError/malformed(_:)``.

@@ -30,6 +30,10 @@ public struct BroadcastQueue: Sendable {
         case suspicion(subject: String, observer: String)
         /// One observer's vote on a subject.
         case vote(subject: String, observer: String)
+        /// The cluster keyring: only the newest record is worth sending.
+        case keyring
+        /// One member's key report.
+        case keyReport(String)
     }
 
     private struct Item: Sendable {

@@ -14,6 +14,10 @@ extension Instance {
             self.applyCertificate(certificate)
         case .removed(let removal):
             self.applyRemoval(removal)
+        case .keyring(let record):
+            self.applyKeyring(record)
+        case .keyReport(let report):
+            self.applyKeyReport(report, regossip: true)
         }
     }
 

@@ -14,8 +14,19 @@ extension Instance {
         for entry in self.entries.values {
             digest ^= Self.digestTerm(entry.member)
         }
+        // Keys count too, so that a node that missed a keyring record or a report
+        // while the membership stayed the same still gets it from the next sync.
+        if let record = self.keyringRecord {
+            digest ^= StableHash.combine(StableHash.hash(record.issuer, salt: Self.keyringDigestSalt), record.version)
+        }
+        for report in self.keyReports.values {
+            digest ^= StableHash.combine(StableHash.hash(report.member, salt: Self.keyReportDigestSalt), report.sequence)
+        }
         return digest
     }
+
+    private static let keyringDigestSalt: UInt64 = 0x6B65_7972_696E_6700  // "keyring"
+    private static let keyReportDigestSalt: UInt64 = 0x6B65_7973_0000_0000  // "keys"
 
     static func digestTerm(_ member: Member) -> UInt64 {
         // Failed and left are final for a life, whatever incarnation each node last
@@ -41,6 +52,8 @@ extension Instance {
         state.votes.sort { ($0.subject, $0.observer) < ($1.subject, $1.observer) }
         state.departures.sort { $0.name < $1.name }
         state.removals.sort { $0.name < $1.name }
+        state.keyring = self.keyringRecord
+        state.keyReports = self.keyReports.values.sorted { $0.member < $1.member }
         return state
     }
 
@@ -155,6 +168,13 @@ extension Instance {
                     }
                 }
             }
+        }
+        // After the members: a record's issuer and a report's member must be known.
+        if let record = state.keyring {
+            self.applyKeyring(record)
+        }
+        for report in state.keyReports {
+            self.applyKeyReport(report, regossip: report.member == sender)
         }
     }
 

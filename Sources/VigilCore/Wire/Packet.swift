@@ -70,11 +70,22 @@ public struct MembershipState: Equatable, Sendable {
     /// The signed operator removals behind `left` members that were forced out.
     public var removals: [Removal]
 
-    public init(members: [Member], votes: [Vote] = [], departures: [Departure] = [], removals: [Removal] = []) {
+    /// The latest cluster keyring record the sender adopted, so that a node that was
+    /// down when it was issued learns it on rejoining.
+    public var keyring: KeyringRecord?
+    /// What each member reported it holds (`vigil keys list`).
+    public var keyReports: [KeyReport]
+
+    public init(
+        members: [Member], votes: [Vote] = [], departures: [Departure] = [], removals: [Removal] = [],
+        keyring: KeyringRecord? = nil, keyReports: [KeyReport] = []
+    ) {
         self.members = members
         self.votes = votes
         self.departures = departures
         self.removals = removals
+        self.keyring = keyring
+        self.keyReports = keyReports
     }
 }
 
@@ -97,6 +108,11 @@ public enum Update: Equatable, Sendable {
     /// An operator removed a failed member (`vigil force-leave`): it is `left` from
     /// now on for its life, no longer probed, reported as failed or retried.
     case removed(Removal)
+    /// The desired cluster keyring, signed by the member that issued it; the record
+    /// with the highest `KeyringRecord.precedence` wins.
+    case keyring(KeyringRecord)
+    /// The keys a member holds now; the highest sequence per member wins.
+    case keyReport(KeyReport)
 }
 
 /// An unsigned suspicion, gossiped so the subject can refute and other observers

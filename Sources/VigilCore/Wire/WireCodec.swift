@@ -22,12 +22,17 @@ import VigilCrypto
 //   3  pingReq   u32 seq, str target, address
 //   4  nack      u32 seq
 //   5  sync      u64 digest,
-//                u8 flags (bit 0: replyWanted, bit 1: state follows; other bits 0),
+//                u8 flags (bit 0: replyWanted, bit 1: state follows, bit 2: keys follow
+//                  (only with bit 1); other bits 0),
 //                if state follows:
 //                  u32 count (<= maxStateEntries), count x member
 //                  u32 count (<= maxStateEntries), count x vote
 //                  u32 count (<= maxStateEntries), count x departure
 //                  u32 count (<= maxStateEntries), count x removal
+//                if keys follow:
+//                  u8 count (0 or 1), count x keyring record
+//                  u32 count (<= maxStateEntries), count x key report
+//                (keys are flagged so that a state without any encodes as before)
 //   6  gossip    no body: the packet exists to carry updates
 //   7  voteRequest    u64 term, u64 voters digest, u32 voter count
 //   8  voteReply      u64 term, u8 granted (0 or 1)
@@ -42,6 +47,8 @@ import VigilCrypto
 //   5  failed    str subject, u64 incarnation, u8 count (<= maxCertificateVotes),
 //                count x (str observer, sig)   -- a failure certificate
 //   6  removed   removal                       -- `vigil force-leave`
+//   7  keyring   keyring record
+//   8  keys      key report
 //
 // Bodies shared by several types
 //   address      str host, u16 port
@@ -52,6 +59,10 @@ import VigilCrypto
 //   vote         str subject, u64 incarnation, str observer, sig
 //   departure    str name, u64 incarnation, sig
 //   removal      str name, u64 incarnation, str issuer, sig
+//   keyring record  u64 version, str issuer, u16 length (<= maxKeyringPayloadBytes),
+//                length bytes of payload (opaque to the core), sig
+//   key report   str member, u64 sequence, u32 primary key id,
+//                u8 count (<= maxReportedKeys), count x u32 installed key id
 //
 // Decoding checks every count against its limit and against the bytes that remain
 // (count x the element's minimum size) before allocating, and never traps.
@@ -74,6 +85,12 @@ public enum WireCodec {
     public static let maxStateEntries = 1_000_000
     /// Most votes a certificate carries on the wire (observers per member are few).
     public static let maxCertificateVotes = 32
+    /// Largest keyring payload. The agent puts at most 8 keys of 32 bytes in one
+    /// (259 bytes); 512 leaves room and keeps the record (at most 843 bytes with a
+    /// 255-byte issuer) inside a gossip packet under the default 1400-byte MTU.
+    public static let maxKeyringPayloadBytes = 512
+    /// Most key ids one key report carries.
+    public static let maxReportedKeys = 16
 
     /// Bytes before the message body: version, type.
     static let headerSize = 2
@@ -87,6 +104,8 @@ public enum WireCodec {
     static let minimumDepartureSize = 1 + 8 + Signature.byteCount  // 73
     static let minimumRemovalSize = 1 + 8 + 1 + Signature.byteCount  // 74
     static let minimumUpdateSize = 1 + (1 + 8 + 1)  // 11: a suspicion with empty names
+    static let minimumKeyringSize = 8 + 1 + 2 + Signature.byteCount  // 75
+    static let minimumKeyReportSize = 1 + 8 + 4 + 1  // 14
 
     /// Message type numbers (append-only).
     enum MessageType: UInt8 {
@@ -110,11 +129,14 @@ public enum WireCodec {
         case left = 4
         case failed = 5
         case removed = 6
+        case keyring = 7
+        case keyReport = 8
     }
 
     /// Sync flag bits.
     static let syncReplyWanted: UInt8 = 0b01
     static let syncHasState: UInt8 = 0b10
+    static let syncHasKeys: UInt8 = 0b100
 
     /// How many of `utf8`'s bytes go on the wire: all of them if they fit in
     /// `maxStringBytes`, otherwise the longest prefix that fits and ends on a Unicode
@@ -340,6 +362,13 @@ extension Message {
                 try WireCodec.validate(removal.name)
                 try WireCodec.validate(removal.issuer)
             }
+            guard state.keyReports.count <= WireCodec.maxStateEntries else { throw .tooManyEntries }
+            if let record = state.keyring {
+                try record.validateForWire()
+            }
+            for report in state.keyReports {
+                try report.validateForWire()
+            }
         }
     }
 }
@@ -432,7 +461,21 @@ extension Sync {
         for removal in state.removals.prefix(WireCodec.maxStateEntries) {
             size += removal.encodedSize
         }
+        if state.hasKeys {
+            size += 1 + (state.keyring?.encodedSize ?? 0) + 4
+            for report in state.keyReports.prefix(WireCodec.maxStateEntries) {
+                size += report.encodedSize
+            }
+        }
         return size
+    }
+}
+
+extension MembershipState {
+    /// Whether the keys section is written (absent, the sync encodes as it did before
+    /// keyrings were gossiped).
+    fileprivate var hasKeys: Bool {
+        self.keyring != nil || !self.keyReports.isEmpty
     }
 }
 
@@ -440,8 +483,9 @@ extension WireWriter {
     fileprivate mutating func write(_ sync: Sync) {
         self.writeUInt64(sync.digest)
         var flags: UInt8 = sync.replyWanted ? WireCodec.syncReplyWanted : 0
-        if sync.state != nil {
+        if let state = sync.state {
             flags |= WireCodec.syncHasState
+            if state.hasKeys { flags |= WireCodec.syncHasKeys }
         }
         self.writeUInt8(flags)
         guard let state = sync.state else { return }
@@ -465,6 +509,18 @@ extension WireWriter {
         for removal in removals {
             self.write(removal)
         }
+        guard state.hasKeys else { return }
+        if let record = state.keyring {
+            self.writeUInt8(1)
+            self.write(record)
+        } else {
+            self.writeUInt8(0)
+        }
+        let reports = state.keyReports.prefix(WireCodec.maxStateEntries)
+        self.writeUInt32(UInt32(truncatingIfNeeded: reports.count))
+        for report in reports {
+            self.write(report)
+        }
     }
 }
 
@@ -472,9 +528,13 @@ extension WireReader {
     fileprivate mutating func readSync() throws(WireError) -> Sync {
         let digest = try self.readUInt64()
         let flags = try self.readUInt8()
-        guard flags & ~(WireCodec.syncReplyWanted | WireCodec.syncHasState) == 0 else { throw .invalidFlags }
+        guard flags & ~(WireCodec.syncReplyWanted | WireCodec.syncHasState | WireCodec.syncHasKeys) == 0 else {
+            throw .invalidFlags
+        }
         let replyWanted = flags & WireCodec.syncReplyWanted != 0
         guard flags & WireCodec.syncHasState != 0 else {
+            // Keys ride only inside a state.
+            guard flags & WireCodec.syncHasKeys == 0 else { throw .invalidFlags }
             return Sync(digest: digest, replyWanted: replyWanted, state: nil)
         }
 
@@ -510,7 +570,19 @@ extension WireReader {
             removals.append(try self.readRemoval())
         }
 
-        let state = MembershipState(members: members, votes: votes, departures: departures, removals: removals)
+        var state = MembershipState(members: members, votes: votes, departures: departures, removals: removals)
+        if flags & WireCodec.syncHasKeys != 0 {
+            let recordCount = try self.readCount(UInt8.self, limit: 1, minimumElementSize: WireCodec.minimumKeyringSize)
+            if recordCount == 1 {
+                state.keyring = try self.readKeyringRecord()
+            }
+            let reportCount = try self.readCount(
+                UInt32.self, limit: WireCodec.maxStateEntries, minimumElementSize: WireCodec.minimumKeyReportSize)
+            state.keyReports.reserveCapacity(reportCount)
+            for _ in 0..<reportCount {
+                state.keyReports.append(try self.readKeyReport())
+            }
+        }
         return Sync(digest: digest, replyWanted: replyWanted, state: state)
     }
 }
@@ -537,6 +609,10 @@ extension Update {
                 }
         case .removed(let removal):
             1 + removal.encodedSize
+        case .keyring(let record):
+            1 + record.encodedSize
+        case .keyReport(let report):
+            1 + report.encodedSize
         }
     }
 
@@ -548,6 +624,8 @@ extension Update {
         case .left: .left
         case .failed: .failed
         case .removed: .removed
+        case .keyring: .keyring
+        case .keyReport: .keyReport
         }
     }
 
@@ -572,6 +650,10 @@ extension Update {
         case .removed(let removal):
             try WireCodec.validate(removal.name)
             try WireCodec.validate(removal.issuer)
+        case .keyring(let record):
+            try record.validateForWire()
+        case .keyReport(let report):
+            try report.validateForWire()
         }
     }
 }
@@ -603,6 +685,10 @@ extension WireWriter {
             }
         case .removed(let removal):
             self.write(removal)
+        case .keyring(let record):
+            self.write(record)
+        case .keyReport(let report):
+            self.write(report)
         }
     }
 }
@@ -639,7 +725,87 @@ extension WireReader {
             return .failed(FailureCertificate(subject: subject, incarnation: incarnation, votes: votes))
         case .removed:
             return .removed(try self.readRemoval())
+        case .keyring:
+            return .keyring(try self.readKeyringRecord())
+        case .keyReport:
+            return .keyReport(try self.readKeyReport())
         }
+    }
+}
+
+// MARK: - Keyring record and key report
+
+extension KeyringRecord {
+    /// Checks that the record encodes faithfully: the issuer fits in
+    /// `WireCodec.maxStringBytes` and the payload in `WireCodec.maxKeyringPayloadBytes`.
+    /// - Throws: `.stringTooLong` or `.payloadTooLong`.
+    public func validateForWire() throws(WireError) {
+        try WireCodec.validate(self.issuer)
+        guard self.payload.count <= WireCodec.maxKeyringPayloadBytes else { throw .payloadTooLong }
+    }
+
+    fileprivate var encodedSize: Int {
+        8 + WireCodec.size(of: self.issuer) + 2 + min(self.payload.count, WireCodec.maxKeyringPayloadBytes)
+            + Signature.byteCount
+    }
+}
+
+extension KeyReport {
+    fileprivate func validateForWire() throws(WireError) {
+        try WireCodec.validate(self.member)
+        guard self.installed.count <= WireCodec.maxReportedKeys else { throw .tooManyEntries }
+    }
+
+    fileprivate var encodedSize: Int {
+        WireCodec.size(of: self.member) + 8 + 4 + 1 + 4 * min(self.installed.count, WireCodec.maxReportedKeys)
+    }
+}
+
+extension WireWriter {
+    fileprivate mutating func write(_ record: KeyringRecord) {
+        self.writeUInt64(record.version)
+        self.writeString(record.issuer)
+        // Clamped like every other field; `validateForWire()` reports it first.
+        let payload = record.payload.prefix(WireCodec.maxKeyringPayloadBytes)
+        self.writeUInt16(UInt16(payload.count))
+        self.writeBytes(Array(payload))
+        self.writeBytes(record.signature.bytes)
+    }
+
+    fileprivate mutating func write(_ report: KeyReport) {
+        self.writeString(report.member)
+        self.writeUInt64(report.sequence)
+        self.writeUInt32(report.primary)
+        let installed = report.installed.prefix(WireCodec.maxReportedKeys)
+        self.writeUInt8(UInt8(installed.count))
+        for id in installed {
+            self.writeUInt32(id)
+        }
+    }
+}
+
+extension WireReader {
+    fileprivate mutating func readKeyringRecord() throws(WireError) -> KeyringRecord {
+        let version = try self.readUInt64()
+        let issuer = try self.readString()
+        let length = Int(try self.readUInt16())
+        // Checked before reading (and allocating) the payload.
+        guard length <= WireCodec.maxKeyringPayloadBytes else { throw .lengthOutOfBounds }
+        let payload = try self.readBytes(length)
+        return KeyringRecord(version: version, issuer: issuer, payload: payload, signature: try self.readSignature())
+    }
+
+    fileprivate mutating func readKeyReport() throws(WireError) -> KeyReport {
+        let member = try self.readString()
+        let sequence = try self.readUInt64()
+        let primary = try self.readUInt32()
+        let count = try self.readCount(UInt8.self, limit: WireCodec.maxReportedKeys, minimumElementSize: 4)
+        var installed: [UInt32] = []
+        installed.reserveCapacity(count)
+        for _ in 0..<count {
+            installed.append(try self.readUInt32())
+        }
+        return KeyReport(member: member, sequence: sequence, primary: primary, installed: installed)
     }
 }
 

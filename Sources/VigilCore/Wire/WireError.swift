@@ -28,6 +28,7 @@ public struct WireError: Error, Equatable, Hashable, Sendable, CustomStringConve
         case stringTooLong
         case tooManyTags
         case tooManyEntries
+        case payloadTooLong
     }
 
     private let code: Code
@@ -73,6 +74,8 @@ public struct WireError: Error, Equatable, Hashable, Sendable, CustomStringConve
     /// A list is longer than the wire allows (`WireCodec.maxGossipCount` updates per
     /// packet, `WireCodec.maxStateEntries` members, votes or departures per sync).
     public static let tooManyEntries = WireError(.tooManyEntries)
+    /// A keyring record's payload is longer than `WireCodec.maxKeyringPayloadBytes`.
+    public static let payloadTooLong = WireError(.payloadTooLong)
 
     public var description: String {
         switch self.code {
@@ -110,6 +113,9 @@ public struct WireError: Error, Equatable, Hashable, Sendable, CustomStringConve
         case .tooManyEntries:
             "wire: more than \(WireCodec.maxGossipCount) gossip updates in one packet, or more than "
                 + "\(WireCodec.maxStateEntries) members, votes or departures in one sync"
+        case .payloadTooLong:
+            "wire: a keyring record's payload exceeds \(WireCodec.maxKeyringPayloadBytes) bytes; "
+                + "remove keys with `vigil keys remove` before installing more"
         }
     }
 }

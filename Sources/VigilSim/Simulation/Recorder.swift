@@ -169,7 +169,7 @@ public final class Recorder {
                 self.leadersByTerm[term, default: []].insert(observer)
                 if self.firstLeaderAt == nil { self.firstLeaderAt = Instant(nanoseconds: now) }
             }
-        case .refuted, .declaredFailed, .identityConflict, .isolated, .healthChanged, .dropped:
+        case .refuted, .declaredFailed, .identityConflict, .isolated, .healthChanged, .dropped, .keyringChanged:
             break
         }
     }
