@@ -29,6 +29,7 @@ public actor AgentRuntime: AgentControl {
     private var nextSubscriber = 0
     private var leaving = false
     private var counters: [String: UInt64] = [:]
+    private var metrics: AgentMetrics?
     private let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     private let streamContinuation: AsyncStream<(Packet, Address)>.Continuation
     private let leaveContinuation: AsyncStream<Void>.Continuation
@@ -37,8 +38,14 @@ public actor AgentRuntime: AgentControl {
     /// Reliable messages waiting to be sent (drained by `AgentService`).
     public nonisolated let outgoingStreams: AsyncStream<(Packet, Address)>
 
-    public init(instance: Instance, sink: any PacketSink, presetName: String, logger: Logger) {
+    /// - Parameters:
+    ///   - metrics: brought up to date by ``record(transport:)``; `nil` when no metrics
+    ///     endpoint is configured.
+    public init(
+        instance: Instance, sink: any PacketSink, presetName: String, logger: Logger, metrics: AgentMetrics? = nil
+    ) {
         self.instance = instance
+        self.metrics = metrics
         self.sink = sink
         self.presetName = presetName
         self.logger = logger
@@ -147,6 +154,25 @@ public actor AgentRuntime: AgentControl {
     /// Adds transport counters (drops by reason, bytes) to what `info` reports.
     public func record(counters: [String: UInt64]) {
         for (key, value) in counters { self.counters[key] = value }
+    }
+
+    /// Takes the transport's counters into `info`, and brings the metrics (if any) up
+    /// to date with them and the engine. Called about once a second.
+    public func record(transport stats: TransportStats) {
+        self.record(counters: stats.byName)
+        guard var metrics = self.metrics else { return }
+        self.metrics = nil  // not copied on write below
+        var drops: [DropReason: UInt64] = [:]
+        for reason in DropReason.allCases {
+            drops[reason] = self.counters["dropped_\(reason.rawValue)"] ?? 0
+        }
+        metrics.record(
+            AgentMetrics.Sample(
+                members: self.instance.memberCounts, healthScore: self.instance.healthScore,
+                isolated: self.instance.isIsolated, incarnation: self.instance.me.incarnation,
+                engine: self.instance.stats, roundTrips: self.instance.drainRoundTrips(),
+                suspects: self.instance.suspectPhis(now: self.now()), protocolDrops: drops, transport: stats))
+        self.metrics = metrics
     }
 
     // MARK: Directives
