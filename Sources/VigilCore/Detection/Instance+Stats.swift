@@ -11,7 +11,8 @@ extension Instance {
     public mutating func drainRoundTrips() -> [Duration] {
         guard !self.roundTrips.isEmpty else { return [] }
         let samples = self.roundTrips
-        self.roundTrips = []
+        // One fresh buffer of the same capacity, rather than regrowing from empty.
+        self.roundTrips.removeAll(keepingCapacity: true)
         return samples
     }
 
