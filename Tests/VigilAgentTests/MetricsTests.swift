@@ -49,7 +49,7 @@ struct AgentMetricsTests {
 
     @Test func everyCatalogMetricIsExportedWithItsTypeAndHelp() {
         let (registry, metrics) = self.registryAndMetrics()
-        _ = metrics
+        withExtendedLifetime(metrics) {}
         let exposition = Exposition(registry.emitToString())
         for description in AgentMetrics.catalog where description.name != "vigil_suspect_phi" {
             #expect(exposition.types[description.name] == description.kind.rawValue, "\(description.name)")
@@ -67,7 +67,8 @@ struct AgentMetricsTests {
     }
 
     @Test func cumulativeCountsBecomeCountersAndGaugesFollowTheSample() {
-        var (registry, metrics) = self.registryAndMetrics()
+        let (registry, made) = self.registryAndMetrics()
+        var metrics = made
         var transport = TransportStats()
         transport.packetsIn = 5
         transport.bytesOut = 700
@@ -88,7 +89,8 @@ struct AgentMetricsTests {
         #expect(exposition["vigil_members{status=\"failed\"}"] == 0)
         #expect(exposition["vigil_health_score"] == 0)
         #expect(exposition["vigil_isolated"] == 0)
-        #expect(exposition["vigil_incarnation"] == Double(1 << 32 | 3))
+        #expect(exposition["vigil_incarnation_life"] == 1)
+        #expect(exposition["vigil_incarnation_refutations"] == 3)
         #expect(exposition["vigil_packets_in_total"] == 9)
         #expect(exposition["vigil_bytes_out_total"] == 700)
         #expect(exposition["vigil_packets_dropped_total{reason=\"bad_seal\"}"] == 7)
@@ -101,7 +103,8 @@ struct AgentMetricsTests {
     }
 
     @Test func phiSeriesExistOnlyWhileTheMemberIsSuspect() {
-        var (registry, metrics) = self.registryAndMetrics()
+        let (registry, made) = self.registryAndMetrics()
+        var metrics = made
         metrics.record(AgentMetrics.Sample(suspects: [SuspectPhi(name: "n2", phi: 9.5), SuspectPhi(name: "n3", phi: 12)]))
         var exposition = Exposition(registry.emitToString())
         #expect(exposition["vigil_suspect_phi{member=\"n2\"}"] == 9.5)
@@ -117,7 +120,8 @@ struct AgentMetricsTests {
     }
 
     @Test func phiSeriesAreCappedToTheHighest() {
-        var (registry, metrics) = self.registryAndMetrics()
+        let (registry, made) = self.registryAndMetrics()
+        var metrics = made
         let many = (0..<(AgentMetrics.maxPhiSeries + 4)).map { SuspectPhi(name: "m\($0)", phi: Double($0)) }
         metrics.record(AgentMetrics.Sample(suspects: many))
         let shown = Exposition(registry.emitToString()).samples.keys.filter { $0.hasPrefix("vigil_suspect_phi") }
@@ -242,6 +246,7 @@ struct MetricsEndpointTests {
             #expect((exposition["vigil_bytes_out_total"] ?? 0) > 0)
             #expect(exposition["vigil_health_score"] != nil)
             #expect(exposition["vigil_isolated"] == 0)
+            #expect(exposition["vigil_incarnation_life"] == 1)
             let sent = exposition["vigil_probes_sent_total"] ?? 0
             #expect((exposition["vigil_probes_failed_total"] ?? .infinity) <= sent)
 
@@ -263,6 +268,25 @@ struct MetricsEndpointTests {
                 return (dropped ?? 0) >= before + Double(garbageCount)
             }
             #expect(counted, "bad_seal drops went from \(before) to \(String(describing: dropped))")
+
+            // m2 crashes (its sockets go silent): m1 suspects it from its own probes and
+            // exports its phi. (Two nodes never certify: a node that suspects half of the
+            // live members does not vote, so m2 stays suspect and the series stays.)
+            await second.transport.close()
+            var afterCrash: Exposition?
+            let suspected = await AgentLoopbackTests.eventually {
+                afterCrash = await Self.scrape(first)
+                return afterCrash?["vigil_members{status=\"suspect\"}"] == 1
+                    && afterCrash?["vigil_suspect_phi{member=\"m2\"}"] != nil
+            }
+            #expect(suspected, "the scrape never showed the crashed agent suspect: \(afterCrash?.samples ?? [:])")
+            let crash = try #require(afterCrash)
+            #expect(crash["vigil_members{status=\"alive\"}"] == 1)
+            #expect((crash["vigil_suspect_phi{member=\"m2\"}"] ?? 0) >= Configuration.local.phi.threshold)
+            #expect((crash["vigil_probes_failed_total"] ?? 0) >= 1)
+            #expect((crash["vigil_suspicions_total"] ?? 0) >= 1)
+            #expect((crash["vigil_members_suspected_total"] ?? 0) >= 1)
+            #expect(crash["vigil_votes_cast_total"] == 0)
 
             await first.group.triggerGracefulShutdown()
             await second.group.triggerGracefulShutdown()

@@ -78,7 +78,8 @@ public struct AgentMetrics: Sendable {
     private let members: [MemberStatus: Gauge]
     private let healthScore: Gauge
     private let isolated: Gauge
-    private let incarnation: Gauge
+    private let life: Gauge
+    private let refutationCount: Gauge
     private let roundTrip: Metrics.Timer
     private var phi: [String: Gauge] = [:]
 
@@ -117,7 +118,8 @@ public struct AgentMetrics: Sendable {
         self.members = members
         self.healthScore = Gauge(label: "vigil_health_score", factory: factory)
         self.isolated = Gauge(label: "vigil_isolated", factory: factory)
-        self.incarnation = Gauge(label: "vigil_incarnation", factory: factory)
+        self.life = Gauge(label: "vigil_incarnation_life", factory: factory)
+        self.refutationCount = Gauge(label: "vigil_incarnation_refutations", factory: factory)
         self.roundTrip = Metrics.Timer(label: "vigil_ping_rtt_seconds", factory: factory)
 
         self.probesSent = Cumulative("vigil_probes_sent_total", factory: factory)
@@ -162,9 +164,10 @@ public struct AgentMetrics: Sendable {
         }
         self.healthScore.record(sample.healthScore)
         self.isolated.record(sample.isolated ? 1 : 0)
-        // A gauge holds a Double: exact up to 2^53, enough for a life counter in the
-        // high 32 bits for 2^21 restarts.
-        self.incarnation.record(Double(sample.incarnation))
+        // In two halves: a gauge holds a Double, exact only up to 2^53, and a life
+        // derived from wall-clock seconds fills the high 32 bits.
+        self.life.record(Int64(Incarnation.life(of: sample.incarnation)))
+        self.refutationCount.record(Int64(UInt32(truncatingIfNeeded: sample.incarnation)))
         for roundTrip in sample.roundTrips {
             self.roundTrip.recordNanoseconds(roundTrip.nanoseconds)
         }
