@@ -247,6 +247,8 @@ struct MetricsEndpointTests {
             #expect(exposition["vigil_health_score"] != nil)
             #expect(exposition["vigil_isolated"] == 0)
             #expect(exposition["vigil_incarnation_life"] == 1)
+            // `vigil info` shows the engine's counters too.
+            #expect((await first.runtime.info().counters["probes_sent"] ?? 0) > 0)
             let sent = exposition["vigil_probes_sent_total"] ?? 0
             #expect((exposition["vigil_probes_failed_total"] ?? .infinity) <= sent)
 

@@ -106,7 +106,8 @@ public actor AgentRuntime: AgentControl {
         return AgentInfo(
             name: self.instance.me.name, address: self.instance.me.address.description,
             incarnation: self.instance.me.incarnation, healthScore: self.instance.healthScore,
-            isolated: self.instance.isIsolated, preset: self.presetName, members: byStatus, counters: self.counters)
+            isolated: self.instance.isIsolated, preset: self.presetName, members: byStatus,
+            counters: self.counters.merging(self.instance.stats.byName) { _, engine in engine })
     }
 
     /// Starts a graceful leave and returns at once (the service stops afterwards).

@@ -3,7 +3,8 @@ import ServiceLifecycle
 import VigilCore
 
 /// The running agent: feeds the engine from the transport and the clock, serves the
-/// control API, and on graceful shutdown (SIGTERM/SIGINT through the ServiceGroup)
+/// control API and (when configured) the metrics endpoint, brings the metrics up to
+/// date once a second, and on graceful shutdown (SIGTERM/SIGINT through the ServiceGroup)
 /// leaves the cluster before it stops.
 public struct AgentService: Service {
     let runtime: AgentRuntime
