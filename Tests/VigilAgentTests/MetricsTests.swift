@@ -340,6 +340,7 @@ struct MetricsEndpointTests {
         } catch let error as MetricsServerError {
             #expect(error.description.contains("\(first.localAddress)"))
             #expect(error.description.contains("--metrics"))
+            #expect(error.description.contains("(Address already in use)"))
         }
         await first.close()
     }

@@ -5,6 +5,14 @@ import NIOPosix
 import ServiceLifecycle
 import VigilCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The Prometheus scrape endpoint: plain HTTP/1.1 on the `--metrics` address, only
 /// when one is configured.
 ///
@@ -56,7 +64,7 @@ public final class MetricsServer: Service, Sendable {
                     }
                 }
         } catch let error as IOError {
-            throw MetricsServerError.listen(address, error.description)
+            throw MetricsServerError.listen(address, String(cString: strerror(error.errnoCode)))
         } catch {
             throw MetricsServerError.listen(address, "\(error)")
         }

@@ -162,7 +162,7 @@ public actor AgentRuntime: AgentControl {
     public func record(transport stats: TransportStats) {
         self.record(counters: stats.byName)
         guard var metrics = self.metrics else { return }
-        self.metrics = nil  // not copied on write below
+        self.metrics = nil  // the only reference while recording: no copy on write
         var drops: [DropReason: UInt64] = [:]
         for reason in DropReason.allCases {
             drops[reason] = self.counters["dropped_\(reason.rawValue)"] ?? 0
