@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libsodium, found through pkg-config (Debian: libsodium-dev).
@@ -36,7 +38,9 @@ let package = Package(
             ]
         ),
         // The I/O shell: sealed UDP/TCP transport, timers, data directory, config
-        // files, control API. Protocol logic stays in VigilCore.
+        // files, control API, metrics endpoint. Protocol logic stays in VigilCore.
+        // Metrics are made through an injected swift-metrics factory; only the
+        // executable makes the Prometheus registry and bootstraps.
         .target(
             name: "VigilAgent",
             dependencies: [
@@ -48,6 +52,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -57,6 +63,8 @@ let package = Package(
                 "VigilSim",
                 "VigilAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
@@ -70,6 +78,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
     ],

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import VigilAgent
 import VigilCore
@@ -27,7 +29,11 @@ struct Agent: AsyncParsableCommand {
     @Option(help: "The cluster key, base64 (make one with `vigil keygen`).") var encrypt: String?
     @Option(name: .customLong("keyring-file"), help: "Keyring file (JSON; default <data-dir>/keyring.json); wins over --encrypt.") var keyringFile: String?
     @Option(name: .customLong("tag"), help: "A tag k=v (repeatable).") var tags: [String] = []
-    @Option(help: "Prometheus metrics address HOST:PORT (not served yet).") var metrics: String?
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off).") var metrics: String?
+    @Option(
+        name: .customLong("log-level"),
+        help: "Least severe log level written: trace, debug, info, notice, warning, error, critical (default info).")
+    var logLevel: String?
     @Option(help: "Protocol preset: lan, wan or local.") var preset: String?
     @Option(help: "Configuration file (YAML or JSON).") var config: String?
     @Flag(name: .customLong("insecure-no-encryption"), help: "Run without sealing gossip (tests only).")
@@ -37,7 +43,7 @@ struct Agent: AsyncParsableCommand {
         let flags = AgentFlags(
             name: self.name, bind: self.bind, advertise: self.advertise, join: self.join,
             dataDirectory: self.dataDir, control: self.control, encrypt: self.encrypt, keyringFile: self.keyringFile,
-            tags: self.tags, metrics: self.metrics, preset: self.preset, config: self.config,
+            tags: self.tags, metrics: self.metrics, logLevel: self.logLevel, preset: self.preset, config: self.config,
             insecureNoEncryption: self.insecureNoEncryption)
         let settings: AgentConfiguration
         let starting: StartingKeyring
@@ -53,9 +59,10 @@ struct Agent: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
+        let logLevel = settings.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
+            handler.logLevel = logLevel
             return handler
         }
         var logger = Logger(label: "vigil")
@@ -85,9 +92,20 @@ struct Agent: AsyncParsableCommand {
             if let record = starting.record {
                 instance.restoreKeyring(record)
             }
+            // Metrics only when asked for: the registry, the factory and the bootstrap
+            // live here, the library takes the factory.
+            var metrics: (AgentMetrics, MetricsServer)?
+            if let address = settings.metricsAddress {
+                let registry = PrometheusCollectorRegistry()
+                let factory = DescribedPrometheusFactory(registry: registry)
+                MetricsSystem.bootstrap(factory)
+                let server = try await MetricsServer(
+                    bind: address, render: { registry.emitToBuffer() }, logger: logger)
+                metrics = (AgentMetrics(factory: factory), server)
+            }
             let runtime = AgentRuntime(
                 instance: instance, sink: transport, presetName: settings.preset, dataDirectory: dataDirectory,
-                logger: logger, keyring: transport, keyringFile: settings.keyringFilePath)
+                logger: logger, keyring: transport, keyringFile: settings.keyringFilePath, metrics: metrics?.0)
             let control = ControlServer(path: settings.controlSocketPath, control: runtime, logger: logger)
             // Rejoin through whoever was alive last time, as well as the configured seeds
             // (serf's snapshot): a restarted node needs no --join.
@@ -96,7 +114,7 @@ struct Agent: AsyncParsableCommand {
             var seeds = settings.join
             for address in remembered where !seeds.contains(address) { seeds.append(address) }
             let service = AgentService(
-                runtime: runtime, transport: transport, control: control, seeds: seeds,
+                runtime: runtime, transport: transport, control: control, metrics: metrics?.1, seeds: seeds,
                 leaveGrace: settings.protocolConfiguration.probe.period.scaled(by: 2), dataDirectory: dataDirectory,
                 logger: logger)
             let group = ServiceGroup(
@@ -109,6 +127,9 @@ struct Agent: AsyncParsableCommand {
             FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
             throw ExitCode(1)
         } catch let error as TransportError {
+            FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as MetricsServerError {
             FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
             throw ExitCode(1)
         }

@@ -81,6 +81,11 @@ public struct Instance: Sendable {
     var now: Instant = .zero
     var output: [Directive] = []
 
+    /// What this engine did so far, for the shell's metrics.
+    public internal(set) var stats = InstanceStats()
+    /// Ping → ack samples not yet drained (`drainRoundTrips()`), bounded.
+    var roundTrips: [Duration] = []
+
     /// - Parameters:
     ///   - name: this node's name (the Nova compute host name).
     ///   - address: where peers reach this node.
@@ -309,6 +314,8 @@ public struct Instance: Sendable {
             updates.append(update)
         }
         updates += self.queue.take(budget: budget, limit: self.retransmitLimit())
+        self.stats.messagesSent &+= 1
+        self.stats.updatesSent &+= UInt64(updates.count)
         self.output.append(.send(Packet(sender: self.me.name, message: message, gossip: updates), to: address))
     }
 

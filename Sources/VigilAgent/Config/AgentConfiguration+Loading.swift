@@ -1,3 +1,4 @@
+import Logging
 import VigilCore
 import VigilCrypto
 import Yams
@@ -18,6 +19,7 @@ import Yams
 //     encrypt: BASE64KEY                # VIGIL_ENCRYPT     --encrypt
 //     keyring_file: /etc/vigil/keyring.json  # VIGIL_KEYRING_FILE --keyring-file
 //     metrics: 127.0.0.1:9090           # VIGIL_METRICS     --metrics
+//     log_level: info                   # VIGIL_LOG_LEVEL   --log-level trace|debug|info|notice|warning|error|critical
 //     preset: lan                       # VIGIL_PRESET      --preset lan|wan|local
 //     insecure_no_encryption: false     #                   --insecure-no-encryption
 //     protocol:                         # overrides of the preset, file only
@@ -115,6 +117,7 @@ private struct Settings {
     var encrypt: Sourced<String>?
     var keyringFile: Sourced<String>?
     var metrics: Sourced<Address>?
+    var logLevel: Sourced<Logger.Level>?
     var preset: Sourced<String>?
     var insecureNoEncryption: Sourced<Bool>?
     var overrides: [ProtocolOverride] = []
@@ -133,6 +136,7 @@ private struct Settings {
         self.encrypt = higher.encrypt ?? self.encrypt
         self.keyringFile = higher.keyringFile ?? self.keyringFile
         self.metrics = higher.metrics ?? self.metrics
+        self.logLevel = higher.logLevel ?? self.logLevel
         self.preset = higher.preset ?? self.preset
         self.insecureNoEncryption = higher.insecureNoEncryption ?? self.insecureNoEncryption
         self.overrides += higher.overrides
@@ -186,6 +190,9 @@ private struct Settings {
         if let text = value("VIGIL_METRICS") {
             self.metrics = try Check.address(text, .environment("VIGIL_METRICS"), allowsPortZero: true)
         }
+        if let text = value("VIGIL_LOG_LEVEL") {
+            self.logLevel = try Check.logLevel(text, .environment("VIGIL_LOG_LEVEL"))
+        }
         if let text = value("VIGIL_PRESET") {
             self.preset = try Check.preset(text, .environment("VIGIL_PRESET"))
         }
@@ -211,6 +218,7 @@ private struct Settings {
             self.tags[key] = tag
         }
         if let text = flags.metrics { self.metrics = try Check.address(text, .flag("metrics"), allowsPortZero: true) }
+        if let text = flags.logLevel { self.logLevel = try Check.logLevel(text, .flag("log-level")) }
         if let text = flags.preset { self.preset = try Check.preset(text, .flag("preset")) }
         if flags.insecureNoEncryption {
             self.insecureNoEncryption = Sourced(value: true, origin: .flag("insecure-no-encryption"))
@@ -255,6 +263,7 @@ private struct Settings {
         result.encryptKey = self.encrypt?.value
         result.keyringFile = self.keyringFile?.value
         result.metricsAddress = self.metrics?.value
+        result.logLevel = self.logLevel?.value ?? .info
         result.insecureNoEncryption = self.insecureNoEncryption?.value ?? false
 
         if let insecure = self.insecureNoEncryption, insecure.value {
@@ -304,7 +313,7 @@ private struct ConfigFileReader {
 
     static let topLevelKeys = [
         "name", "bind", "advertise", "join", "tags", "data_dir", "control", "encrypt", "keyring_file", "metrics",
-        "preset", "insecure_no_encryption", "protocol",
+        "log_level", "preset", "insecure_no_encryption", "protocol",
     ]
 
     func origin(_ key: String) -> ConfigurationOrigin {
@@ -364,6 +373,10 @@ private struct ConfigFileReader {
             case "encrypt":
                 if let text = try self.scalar(value, origin, Check.keyExpectation) {
                     settings.encrypt = try Check.clusterKey(text, origin)
+                }
+            case "log_level":
+                if let text = try self.scalar(value, origin, Check.logLevelExpectation) {
+                    settings.logLevel = try Check.logLevel(text, origin)
                 }
             case "preset":
                 if let text = try self.scalar(value, origin, Check.presetExpectation) {
@@ -683,6 +696,18 @@ enum Check {
             throw origin.error("must be a cluster key in base64, but the \(error)")
         }
         return Sourced(value: text, origin: origin)
+    }
+
+    static let logLevelExpectation =
+        "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))"
+
+    static func logLevel(_ text: String, _ origin: ConfigurationOrigin) throws(ConfigurationError)
+        -> Sourced<Logger.Level>
+    {
+        guard let level = Logger.Level(rawValue: text.trimmingSpaces().lowercased()) else {
+            throw origin.error("\(Self.logLevelExpectation), got \(Self.quote(text))")
+        }
+        return Sourced(value: level, origin: origin)
     }
 
     static func preset(_ text: String, _ origin: ConfigurationOrigin) throws(ConfigurationError) -> Sourced<String> {

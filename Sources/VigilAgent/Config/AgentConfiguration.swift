@@ -1,3 +1,4 @@
+import Logging
 import VigilCore
 
 #if canImport(Glibc)
@@ -42,6 +43,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var keyringFile: String?
     /// Where Prometheus metrics are served over HTTP. Default: none (off).
     public var metricsAddress: Address?
+    /// The least severe log messages written (to standard error): `trace`, `debug`,
+    /// `info` (default), `notice`, `warning`, `error` or `critical`.
+    public var logLevel: Logger.Level
     /// The protocol preset ``protocolConfiguration`` starts from: `lan` (default),
     /// `wan` or `local`.
     public var preset: String
@@ -72,6 +76,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         encryptKey: String? = nil,
         keyringFile: String? = nil,
         metricsAddress: Address? = nil,
+        logLevel: Logger.Level = .info,
         preset: String = "lan",
         protocolConfiguration: Configuration = .lan,
         insecureNoEncryption: Bool = false
@@ -86,6 +91,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         self.encryptKey = encryptKey
         self.keyringFile = keyringFile
         self.metricsAddress = metricsAddress
+        self.logLevel = logLevel
         self.preset = preset
         self.protocolConfiguration = protocolConfiguration
         self.insecureNoEncryption = insecureNoEncryption

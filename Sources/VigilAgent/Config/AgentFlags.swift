@@ -24,6 +24,8 @@ public struct AgentFlags: Sendable, Equatable {
     public var tags: [String]
     /// `--metrics HOST:PORT`
     public var metrics: String?
+    /// `--log-level trace|debug|info|notice|warning|error|critical`
+    public var logLevel: String?
     /// `--preset lan|wan|local`
     public var preset: String?
     /// `--config FILE` (YAML or JSON).
@@ -42,6 +44,7 @@ public struct AgentFlags: Sendable, Equatable {
         keyringFile: String? = nil,
         tags: [String] = [],
         metrics: String? = nil,
+        logLevel: String? = nil,
         preset: String? = nil,
         config: String? = nil,
         insecureNoEncryption: Bool = false
@@ -56,6 +59,7 @@ public struct AgentFlags: Sendable, Equatable {
         self.keyringFile = keyringFile
         self.tags = tags
         self.metrics = metrics
+        self.logLevel = logLevel
         self.preset = preset
         self.config = config
         self.insecureNoEncryption = insecureNoEncryption

@@ -30,6 +30,7 @@ public actor AgentRuntime: AgentControl {
     private var nextSubscriber = 0
     private var leaving = false
     private var counters: [String: UInt64] = [:]
+    private var metrics: AgentMetrics?
     private let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     private let streamContinuation: AsyncStream<(Packet, Address)>.Continuation
     private let leaveContinuation: AsyncStream<Void>.Continuation
@@ -51,12 +52,16 @@ public actor AgentRuntime: AgentControl {
     ///   - keyring: the transport whose keyring `vigil keys` changes.
     ///   - keyringFile: where each adopted keyring is written (mode 0600, atomically),
     ///     so that a restart comes back with it.
+    ///   - metrics: brought up to date by ``record(transport:)``; `nil` when no metrics
+    ///     endpoint is configured.
     public init(
         instance: Instance, sink: any PacketSink, presetName: String, dataDirectory: DataDirectory? = nil,
-        logger: Logger, keyring: (any KeyringHolder)? = nil, keyringFile: String? = nil
+        logger: Logger, keyring: (any KeyringHolder)? = nil, keyringFile: String? = nil,
+        metrics: AgentMetrics? = nil
     ) {
         self.instance = instance
         self.dataDirectory = dataDirectory
+        self.metrics = metrics
         self.sink = sink
         self.keyringHolder = keyring
         self.keyringFile = keyringFile
@@ -123,7 +128,8 @@ public actor AgentRuntime: AgentControl {
         return AgentInfo(
             name: self.instance.me.name, address: self.instance.me.address.description,
             incarnation: self.instance.me.incarnation, healthScore: self.instance.healthScore,
-            isolated: self.instance.isIsolated, preset: self.presetName, members: byStatus, counters: self.counters)
+            isolated: self.instance.isIsolated, preset: self.presetName, members: byStatus,
+            counters: self.counters.merging(self.instance.stats.byName) { _, engine in engine })
     }
 
     /// Starts a graceful leave and returns at once (the service stops afterwards).
@@ -249,6 +255,25 @@ public actor AgentRuntime: AgentControl {
     private func reportKeys(_ keyring: Keyring) {
         self.carry(
             self.instance.reportKeys(primary: keyring.primary.id, installed: keyring.keys.map(\.id), now: self.now()))
+    }
+
+    /// Takes the transport's counters into `info`, and brings the metrics (if any) up
+    /// to date with them and the engine. Called about once a second.
+    public func record(transport stats: TransportStats) {
+        self.record(counters: stats.byName)
+        guard var metrics = self.metrics else { return }
+        self.metrics = nil  // the only reference while recording: no copy on write
+        var drops: [DropReason: UInt64] = [:]
+        for reason in DropReason.allCases {
+            drops[reason] = self.counters["dropped_\(reason.rawValue)"] ?? 0
+        }
+        metrics.record(
+            AgentMetrics.Sample(
+                members: self.instance.memberCounts, healthScore: self.instance.healthScore,
+                isolated: self.instance.isIsolated, incarnation: self.instance.me.incarnation,
+                engine: self.instance.stats, roundTrips: self.instance.drainRoundTrips(),
+                suspects: self.instance.suspectPhis(now: self.now()), protocolDrops: drops, transport: stats))
+        self.metrics = metrics
     }
 
     // MARK: Directives

@@ -3,12 +3,14 @@ import ServiceLifecycle
 import VigilCore
 
 /// The running agent: feeds the engine from the transport and the clock, serves the
-/// control API, and on graceful shutdown (SIGTERM/SIGINT through the ServiceGroup)
+/// control API and (when configured) the metrics endpoint, brings the metrics up to
+/// date once a second, and on graceful shutdown (SIGTERM/SIGINT through the ServiceGroup)
 /// leaves the cluster before it stops.
 public struct AgentService: Service {
     let runtime: AgentRuntime
     let transport: GossipTransport
     let control: ControlServer?
+    let metrics: MetricsServer?
     let seeds: [Address]
     let leaveGrace: Duration
     let dataDirectory: DataDirectory?
@@ -19,10 +21,11 @@ public struct AgentService: Service {
     static let tickGranularity: Duration = .milliseconds(10)
 
     public init(
-        runtime: AgentRuntime, transport: GossipTransport, control: ControlServer?, seeds: [Address],
-        leaveGrace: Duration, dataDirectory: DataDirectory? = nil, snapshotInterval: Duration = .seconds(10),
-        logger: Logger
+        runtime: AgentRuntime, transport: GossipTransport, control: ControlServer?, metrics: MetricsServer? = nil,
+        seeds: [Address], leaveGrace: Duration, dataDirectory: DataDirectory? = nil,
+        snapshotInterval: Duration = .seconds(10), logger: Logger
     ) {
+        self.metrics = metrics
         self.snapshotInterval = snapshotInterval
         self.runtime = runtime
         self.transport = transport
@@ -56,7 +59,7 @@ public struct AgentService: Service {
                     await self.runtime.tickIfDue()
                     if ContinuousClock.now - lastCounters > .seconds(1) {
                         lastCounters = ContinuousClock.now
-                        await self.runtime.record(counters: self.transport.stats.byName)
+                        await self.runtime.record(transport: self.transport.stats)
                     }
                     if let directory = self.dataDirectory, ContinuousClock.now - lastSnapshot > self.snapshotInterval {
                         lastSnapshot = ContinuousClock.now
@@ -84,6 +87,17 @@ public struct AgentService: Service {
                         // Say it now, not at shutdown: without its socket the node
                         // still watches its peers, but no operator command reaches it.
                         self.logger.error("control.failed", metadata: ["error": "\(error)"])
+                        throw error
+                    }
+                }
+            }
+            if let metrics = self.metrics {
+                group.addTask {
+                    do {
+                        try await metrics.run()
+                    } catch {
+                        // The node works on without it; say so at once.
+                        self.logger.error("metrics.failed", metadata: ["error": "\(error)"])
                         throw error
                     }
                 }

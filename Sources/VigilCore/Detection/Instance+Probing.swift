@@ -34,6 +34,8 @@ extension Instance {
             self.publish(.dropped(reason: .staleSequence))
             return
         }
+        self.stats.acksReceived &+= 1
+        self.recordRoundTrip(self.now - probe.sentAt)
         self.heardFromNetwork()
         self.changeHealth(by: -1)
         if var watch = self.watches[probe.target] {
@@ -47,6 +49,7 @@ extension Instance {
     mutating func handleNack(seq: UInt32) {
         guard self.pending[seq] != nil else { return }
         self.pending[seq]!.nacks += 1
+        self.stats.nacksReceived &+= 1
         self.heardFromNetwork()
     }
 
@@ -106,6 +109,7 @@ extension Instance {
     mutating func probe(_ target: String) {
         guard let entry = self.entries[target], entry.member.status.isLive else { return }
         let seq = self.takeSequence()
+        self.stats.probesSent &+= 1
         let timeout = self.health.scale(self.configuration.probe.timeout)
         self.pending[seq] = PendingProbe(
             target: target, address: entry.member.address, sentAt: self.now,
@@ -135,6 +139,7 @@ extension Instance {
                 self.pending[seq]!.relaysAsked = relays.count
                 for relay in relays {
                     guard let address = self.entries[relay]?.member.address else { continue }
+                    self.stats.indirectProbes &+= 1
                     self.send(.pingReq(seq: seq, target: probe.target, address: probe.address), to: address)
                 }
             }
@@ -144,6 +149,7 @@ extension Instance {
     /// Lifeguard §IV.A: a failed probe whose relays did not even nack points at our
     /// own network, so it costs health; relays that nacked clear us.
     mutating func probeFailed(_ probe: PendingProbe) {
+        self.stats.probesFailed &+= 1
         if probe.relaysAsked > 0 {
             let missing = probe.relaysAsked - probe.nacks
             if missing > 0 { self.changeHealth(by: missing) }

@@ -124,6 +124,7 @@ extension Instance {
         self.suspects.insert(suspicion.subject)
         self.entries[suspicion.subject] = entry
         if old != .suspect {
+            self.stats.membersSuspected &+= 1
             self.publish(
                 .statusChanged(
                     member: suspicion.subject, from: old, to: .suspect, incarnation: entry.member.incarnation))
@@ -165,6 +166,7 @@ extension Instance {
         self.me.incarnation = max(self.me.incarnation, incarnation) + 1
         self.votesAgainstMe = [:]
         self.queue.enqueue(.alive(self.me), key: .member(self.me.name), priority: .own)
+        self.stats.refutations &+= 1
         self.publish(.refuted(incarnation: self.me.incarnation))
         self.changeHealth(by: 1)
     }

@@ -15,6 +15,7 @@ extension Instance {
             {
                 watch.suspects = true
                 self.watches[name] = watch
+                self.stats.suspicionsRaised &+= 1
                 self.applySuspicion(
                     Suspicion(subject: name, incarnation: entry.member.incarnation, observer: self.me.name))
             }
@@ -55,6 +56,7 @@ extension Instance {
             subject: subject, incarnation: incarnation, observer: self.me.name,
             signature: self.identity.sign(bytes))
         self.watches[subject]?.votedIncarnation = incarnation
+        self.stats.votesCast &+= 1
         self.applyVote(vote)
     }
 
@@ -207,6 +209,7 @@ extension Instance {
         entry.suspicion = nil
         self.entries[certificate.subject] = entry
         self.setLive(certificate.subject, false)
+        self.stats.certificates &+= 1
         self.publish(
             .statusChanged(
                 member: certificate.subject, from: old, to: .failed, incarnation: certificate.incarnation))
