@@ -474,7 +474,9 @@ private func withWatchdog<T>(
         let target = try SocketAddress(ipAddress: "127.0.0.1", port: Int(receiver.localAddress.port))
         try await withWatchdog([receiver]) {
             let idle = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(to: target).get()
-            try await idle.writeAndFlush(ByteBuffer(bytes: [0, 0, 0, 9, 1])).get()  // part of a frame, then silence
+            // Part of a frame, then silence. On a loaded machine the 50 ms deadline can
+            // close the connection before this write: the timeout is what is checked.
+            try? await idle.writeAndFlush(ByteBuffer(bytes: [0, 0, 0, 9, 1])).get()
             try await idle.closeFuture.get()
         }
         #expect(receiver.stats.streamTimeouts == 1)
