@@ -72,7 +72,8 @@ start() {
 }
 # address NAME: HOST:PORT the agent bound (it was given port 0), once it answers.
 address() {
-    until_ok 30 "$vigil" info --control "$(sock "$1")" --format json >/dev/null 2>&1
+    until_ok 30 "$vigil" info --control "$(sock "$1")" --format json >/dev/null 2>&1 ||
+        { echo "demo: $1 did not answer on its control socket" >&2; return 1; }
     $vigil info --control "$(sock "$1")" --format json | field address
 }
 # status_of OBSERVER MEMBER / incarnation_of OBSERVER MEMBER: as OBSERVER sees MEMBER.
@@ -159,8 +160,10 @@ rejoined() {
     done
 }
 until_ok 60 rejoined || { echo "demo: $victim did not rejoin everywhere" >&2; exit 1; }
+after=$(incarnation_of node-1 "$victim")
+# An incarnation's high 32 bits count the process's starts (its life), kept in the data directory.
 echo "$victim alive on all $n nodes $(($(now_ms) - restarted_at)) ms after the restart;" \
-    "incarnation $before -> $(incarnation_of node-1 "$victim")"
+    "incarnation $before -> $after (life $((before >> 32)) -> $((after >> 32)))"
 echo; echo "== vigil members (on node-1)"
 $vigil members --control "$(sock node-1)"
 echo; echo "== stopping every agent (SIGTERM: graceful leave)"
