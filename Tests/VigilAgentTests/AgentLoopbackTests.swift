@@ -20,19 +20,19 @@ struct AgentLoopbackTests {
     }
 
     static func makeNode(
-        _ name: String, key: ClusterKey, join: [Address], directory: URL
+        _ name: String, key: ClusterKey, join: [Address], directory: URL,
+        transport settings: TransportSettings = TransportSettings(bind: Address(host: "127.0.0.1", port: 0)),
+        configuration: Configuration = .local
     ) async throws -> Node {
         let logger = Logger(label: "test.\(name)")
         let dataDirectory = try DataDirectory(path: directory.appendingPathComponent(name).path)
-        let transport = try await GossipTransport(
-            settings: TransportSettings(bind: Address(host: "127.0.0.1", port: 0)), keyring: Keyring(primary: key),
-            logger: logger)
+        let transport = try await GossipTransport(settings: settings, keyring: Keyring(primary: key), logger: logger)
         let instance = Instance(
             name: name, address: transport.advertisedAddress, identity: try dataDirectory.loadOrCreateIdentity(),
-            incarnation: Incarnation.first(life: try dataDirectory.nextLife()), configuration: .local,
+            incarnation: Incarnation.first(life: try dataDirectory.nextLife()), configuration: configuration,
             rng: DeterministicRNG(seed: SecureRandom.uint64()), election: try dataDirectory.loadElection())
         let runtime = AgentRuntime(
-            instance: instance, sink: transport, presetName: "local", dataDirectory: dataDirectory, logger: logger)
+            instance: instance, sink: transport, presetName: "test", dataDirectory: dataDirectory, logger: logger)
         let controlPath = "/tmp/vigil-agent-test-\(getpid())-\(name).sock"
         let control = ControlServer(path: controlPath, control: runtime, logger: logger)
         let remembered = dataDirectory.loadSnapshot(logger: logger).filter { $0.status.isLive }.map(\.address)

@@ -311,8 +311,11 @@ extension GossipTransport {
         to address: SocketAddress, settings: TransportSettings, group: any EventLoopGroup, gate: InboundGate
     ) async throws -> any Channel {
         try await DatagramBootstrap(group: group)
-            // Every datagram read whole: NIO's default buffer is 2 KiB.
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: settings.maxDatagramBytes))
+            // Every datagram read whole: NIO's default buffer is 2 KiB. One byte more
+            // than the limit, so that a longer datagram (cut to the buffer by the
+            // kernel) is still seen to be too long, and counted as oversize.
+            .channelOption(
+                .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: settings.maxDatagramBytes + 1))
             .channelOption(.maxMessagesPerRead, value: 16)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
