@@ -106,6 +106,11 @@ done
 until_ok 60 all_alive || { echo "demo: the agents did not all see each other alive" >&2; exit 1; }
 echo; echo "== vigil members (on node-1)"
 $vigil members --control "$(sock node-1)"
+# The leader is the one member that may fence and recover; give the election a moment.
+has_leader() { $vigil leader --control "$(sock node-1)" >/dev/null 2>&1; }
+until_ok 30 has_leader || { echo "demo: no leader was elected" >&2; exit 1; }
+echo; echo "== vigil leader (on node-1)"
+$vigil leader --control "$(sock node-1)"
 
 victim=${names[$((n - 1))]}
 survivors=("${names[@]:0:$((n - 1))}")
@@ -147,6 +152,9 @@ echo; echo "== vigil members (on node-1)"
 $vigil members --control "$(sock node-1)"
 echo; echo "== vigil explain $victim (on node-1)"
 $vigil explain --control "$(sock node-1)" "$victim"
+until_ok 30 has_leader || { echo "demo: no leader after the crash" >&2; exit 1; }
+echo; echo "== vigil leader (on node-1): a crashed leader is replaced in a higher term"
+$vigil leader --control "$(sock node-1)"
 
 echo; echo "== restarting $victim from its data directory, no --join"
 restarted_at=$(now_ms)

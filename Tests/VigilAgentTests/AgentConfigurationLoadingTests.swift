@@ -364,6 +364,33 @@ import VigilCrypto
         }
     }
 
+    @Test func electionSettingsAndVotersAreRead() throws {
+        let file = """
+            protocol:
+              election: {heartbeat_interval: 2s, lease: 6s, election_timeout_min: 1s, election_timeout_max: 4s,
+                         voters: "compute-01, compute-02,compute-03"}
+            """
+        let election = try self.load(self.keyed, file: file).protocolConfiguration.election
+        #expect(election.heartbeatInterval == .seconds(2))
+        #expect(election.leaseDuration == .seconds(6))
+        #expect(election.electionTimeoutMin == .seconds(1))
+        #expect(election.electionTimeoutMax == .seconds(4))
+        #expect(election.voters == ["compute-01", "compute-02", "compute-03"])
+    }
+
+    @Test func badElectionSettingsNameTheKey() {
+        let repeated = self.loadError(self.keyed, file: "protocol: {election: {voters: \"a,b,a\"}}")
+        #expect(repeated?.key == "protocol.election.voters")
+        #expect(repeated?.message.hasPrefix("must be member names separated by commas") == true)
+        let empty = self.loadError(self.keyed, file: "protocol: {election: {voters: \"a,,b\"}}")
+        #expect(empty?.key == "protocol.election.voters")
+        let slow = self.loadError(self.keyed, file: "protocol: {election: {heartbeat_interval: 2s}}")
+        #expect(slow?.key == "protocol.election.heartbeat_interval")
+        #expect(slow?.message == "heartbeat_interval (2s) must be at most half of lease (3s)")
+        let inverted = self.loadError(self.keyed, file: "protocol: {election: {election_timeout_min: 5s}}")
+        #expect(inverted?.key == "protocol.election.election_timeout_min")
+    }
+
     @Test func suspicionMinAboveMaxIsRefused() {
         let error = self.loadError(self.keyed, file: "protocol: {lifeguard: {suspicion_min: 5s}}")
         #expect(error?.key == "protocol.lifeguard.suspicion_min")

@@ -29,6 +29,8 @@ import Yams
 //       gossip: {mtu, interval, fanout, sync_interval, retransmit_multiplier,
 //                reconnect_interval, reconnect_max_backoff, reconnect_timeout}
 //       quorum: {flap_limit, flap_window, max_suspect_share_to_vote}
+//       election: {heartbeat_interval, lease, election_timeout_min, election_timeout_max,
+//                  voters: "a,b,c"}
 //
 // Scalars replace lower layers; `tags` merge key by key (a higher layer wins per
 // key); `join` replaces the lower layer's list. An empty environment variable counts
@@ -295,6 +297,25 @@ private struct Settings {
             throw (change?.origin ?? cross).error(
                 "(\(max)) must not be below `suspicion_min` (\(min), with \(preset))")
         }
+        let election = configuration.election
+        if election.electionTimeoutMin > election.electionTimeoutMax {
+            let change =
+                self.overrides.last { $0.key == "protocol.election.election_timeout_min" }
+                ?? self.overrides.last { $0.key == "protocol.election.election_timeout_max" }
+            throw (change?.origin ?? cross).error(
+                "election_timeout_min (\(Check.format(election.electionTimeoutMin))) must not exceed "
+                    + "election_timeout_max (\(Check.format(election.electionTimeoutMax)))")
+        }
+        // The leader must be able to renew its lease at least twice within it, or one
+        // lost heartbeat costs the cluster its leader.
+        if election.heartbeatInterval.scaled(by: 2) > election.leaseDuration {
+            let change =
+                self.overrides.last { $0.key == "protocol.election.heartbeat_interval" }
+                ?? self.overrides.last { $0.key == "protocol.election.lease" }
+            throw (change?.origin ?? cross).error(
+                "heartbeat_interval (\(Check.format(election.heartbeatInterval))) must be at most half of "
+                    + "lease (\(Check.format(election.leaseDuration)))")
+        }
         result.protocolConfiguration = configuration
         return result
     }
@@ -553,6 +574,8 @@ private enum ProtocolKeys {
         case positive(WritableKeyPath<Configuration, Double>)
         /// A number in `0...1`, or a percentage.
         case fraction(WritableKeyPath<Configuration, Double>)
+        /// Member names separated by commas, none empty or repeated.
+        case names(WritableKeyPath<Configuration, [String]>)
 
         var expectation: String {
             switch self {
@@ -564,6 +587,7 @@ private enum ProtocolKeys {
                 allowsZero ? Check.durationExpectation : "must be a duration above zero like `500ms`"
             case .positive: "must be a number above zero like `8`"
             case .fraction: "must be a fraction from 0 to 1 like `0.5` or `50%`"
+            case .names: "must be member names separated by commas, like `compute-01,compute-02,compute-03`"
             }
         }
 
@@ -584,6 +608,14 @@ private enum ProtocolKeys {
             case .fraction(let path):
                 guard let value = Check.fraction(text) else { throw fail }
                 return { $0[keyPath: path] = value }
+            case .names(let path):
+                let names = text.split(separator: ",", omittingEmptySubsequences: false).map {
+                    String($0).trimmingSpaces()
+                }
+                guard !names.isEmpty, !names.contains(where: \.isEmpty), Set(names).count == names.count,
+                    names.allSatisfy({ $0.utf8.count <= WireCodec.maxStringBytes })
+                else { throw fail }
+                return { $0[keyPath: path] = names }
             }
         }
     }
@@ -629,6 +661,18 @@ private enum ProtocolKeys {
                     Field(
                         name: "reconnect_max_backoff", kind: .duration(\.gossip.reconnectMaxBackoff, allowsZero: false)),
                     Field(name: "reconnect_timeout", kind: .duration(\.gossip.reconnectTimeout, allowsZero: true)),
+                ]),
+            Group(
+                name: "election",
+                fields: [
+                    Field(
+                        name: "heartbeat_interval", kind: .duration(\.election.heartbeatInterval, allowsZero: false)),
+                    Field(name: "lease", kind: .duration(\.election.leaseDuration, allowsZero: false)),
+                    Field(
+                        name: "election_timeout_min", kind: .duration(\.election.electionTimeoutMin, allowsZero: false)),
+                    Field(
+                        name: "election_timeout_max", kind: .duration(\.election.electionTimeoutMax, allowsZero: false)),
+                    Field(name: "voters", kind: .names(\.election.voters)),
                 ]),
             Group(
                 name: "quorum",
