@@ -47,6 +47,12 @@ t50, t1k = c50["traffic"]["bytes_sent_per_node_per_s"]["mean"], d["traffic"]["by
 print(f"| (c) bytes sent per node per second, N=50 → N=1000 | {t50:.0f} → {t1k:.0f} B/s ({(t1k/t50-1)*100:+.1f}%); messages {c50['traffic']['messages_sent_per_node_per_s']['mean']:.1f} → {d['traffic']['messages_sent_per_node_per_s']['mean']:.1f} /s |")
 print(f"| (d) N=1000, 10 virtual minutes, release build | {d['wall_seconds']:.0f} s wall; detection {d['detection']['failed_everywhere_ms'].get('max', float('nan')):.0f} ms |")
 print(f"| gray: 2 of 50 nodes lose 80% both ways, 5 min | gray failed {gray['gray_failed']}/2, false failures {gray['false_failures']}, certificates {gray['certifications']} (= once per observer) |")
+runs = a + [b, c50, d, gray]
+violations = sum(len(r["election"]["invariant_violations"]) for r in runs)
+no_leader = sum(1 for r in runs if r["election"]["terms_with_leader"] == 0)
+print(f"| leader election over these {len(runs)} runs | runs without a leader {no_leader}, terms with two leaders {violations}; (b): {b['election']['terms_with_leader']} terms with a leader in 1 h of 1 s pauses |")
+t = d["traffic"]["bytes_sent_per_node_per_s"]
+print(f"| (d) the leader's own traffic at N=1000 (heartbeats to every member) | max {t['max']:.0f} B/s against a mean of {t['mean']:.0f} B/s |")
 PY
 
 # Each preset's pause tolerance, checked: 10 of 50 nodes pause about once a minute for
