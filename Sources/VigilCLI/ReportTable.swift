@@ -60,6 +60,14 @@ enum ReportTable {
             "Leader: \(e.lastLeader ?? "none") (term \(e.lastTerm.map(String.init) ?? "-")), "
                 + "\(e.termsWithLeader) terms with a leader; invariant violations: "
                 + (e.invariantViolations.isEmpty ? "none" : e.invariantViolations.joined(separator: "; ")))
+        if r.ha.enabled {
+            let h = r.ha
+            lines.append(
+                "HA: \(h.fencedNodes.count) nodes fenced (\(h.fences) orders), \(h.recoveredNodes.count) recovered; "
+                    + "live nodes fenced: \(h.fencesOfLiveNodes.isEmpty ? "none" : h.fencesOfLiveNodes.joined(separator: ", "))"
+                    + "; invariant violations: "
+                    + (h.invariantViolations.isEmpty ? "none" : h.invariantViolations.joined(separator: "; ")))
+        }
         lines.append("\(fixed(r.virtualSeconds, 1)) s virtual in \(fixed(r.wallSeconds, 2)) s wall")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -91,6 +91,11 @@ struct Simulate: ParsableCommand {
     @Flag(name: .customLong("wire-roundtrip"), help: "Encode and decode every packet on its way (checks the codec; slower).")
     var wireRoundTrip: Bool = false
 
+    @Flag(
+        name: .customLong("ha"),
+        help: "The leader fences certified failures through simulated BMCs (power off = the node stops) and recovers them; the report's `ha` section checks the invariants.")
+    var ha: Bool = false
+
     func validate() throws {
         _ = try self.scenario()
     }
@@ -156,6 +161,7 @@ struct Simulate: ParsableCommand {
         }
         scenario.seed = self.seed
         scenario.wireRoundTrip = self.wireRoundTrip
+        scenario.configuration.ha.enabled = self.ha
         if let problem = scenario.problems.first { throw ValidationError(problem) }
         return scenario
     }

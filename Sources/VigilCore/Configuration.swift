@@ -11,11 +11,13 @@ public struct Configuration: Sendable, Equatable {
     public var gossip: Gossip
     public var quorum: Quorum
     public var election: Election
+    public var ha: HA
 
     public init(
         probe: Probe, phi: Phi, lifeguard: Lifeguard, gossip: Gossip, quorum: Quorum,
-        election: Election = .lan
+        election: Election = .lan, ha: HA = HA()
     ) {
+        self.ha = ha
         self.probe = probe
         self.phi = phi
         self.lifeguard = lifeguard
@@ -199,6 +201,42 @@ extension Configuration {
         public static let local = Election(
             heartbeatInterval: .milliseconds(300), leaseDuration: .seconds(1), electionTimeoutMin: .milliseconds(200),
             electionTimeoutMax: .milliseconds(600))
+    }
+}
+
+extension Configuration {
+    /// What the leader does about a failed node: fence it, then recover it.
+    public struct HA: Sendable, Equatable {
+        /// Whether the leader fences and recovers at all. Off unless the agent has a
+        /// fence configuration (a node that runs without fencing says so explicitly).
+        public var enabled: Bool
+        /// The brake: when more than this share of the voters is failed or suspect at
+        /// once, no new fence starts until an operator approves (a switch failure
+        /// must not power off half a cloud; compare Kubernetes' unhealthy-zone rule).
+        public var maxFailedShare: Double
+        /// The brake, too: at most this many fences started within `fenceWindow`.
+        public var maxFencesPerWindow: Int
+        public var fenceWindow: Duration
+        /// A fence or recovery the shell has not reported after this long counts as
+        /// failed (the drivers time out well before).
+        public var actionTimeout: Duration
+        /// Retries of a failed fence or recovery wait `retryMin`, doubling up to `retryMax`.
+        public var retryMin: Duration
+        public var retryMax: Duration
+
+        public init(
+            enabled: Bool = false, maxFailedShare: Double = 0.3, maxFencesPerWindow: Int = 3,
+            fenceWindow: Duration = .seconds(600), actionTimeout: Duration = .seconds(300),
+            retryMin: Duration = .seconds(5), retryMax: Duration = .seconds(300)
+        ) {
+            self.enabled = enabled
+            self.maxFailedShare = maxFailedShare
+            self.maxFencesPerWindow = maxFencesPerWindow
+            self.fenceWindow = fenceWindow
+            self.actionTimeout = actionTimeout
+            self.retryMin = retryMin
+            self.retryMax = retryMax
+        }
     }
 }
 

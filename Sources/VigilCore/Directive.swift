@@ -11,6 +11,12 @@ public enum Directive: Equatable, Sendable {
     /// Write this durably (fsync) before carrying out the directives after it: a
     /// vote must not leave before it is on disk, or a restart could vote twice.
     case persist(DurableRecord)
+    /// Only the leader, only for a certified failure: power `order.node` off, verify it,
+    /// and report with `Instance.fenceCompleted`.
+    case fence(FenceOrder)
+    /// Only the leader, only after the node's fence was confirmed: recover its
+    /// instances and report with `Instance.recoveryCompleted`.
+    case recover(RecoveryOrder)
 }
 
 /// State that must survive a crash of the agent.
@@ -43,6 +49,8 @@ public enum MembershipEvent: Equatable, Sendable {
     /// This node's idea of the leader changed: `leader` leads `term` (this node
     /// itself when it won), or `nil` when no leader is known (lease lost, new term).
     case leaderChanged(term: UInt64, leader: String?)
+    /// A failed node's HA lifecycle moved (here or as gossiped by the leader).
+    case haChanged(HARecord)
     /// A newer cluster keyring record was adopted (issued here, gossiped or synced):
     /// the shell decodes its payload, applies and persists the keys, then reports
     /// what it holds with `Instance.reportKeys(primary:installed:now:)`.

@@ -73,6 +73,18 @@ public struct Instance: Sendable {
     var observersCache: [String: [String]] = [:]
 
     var election: LeaderElection
+    /// The newest HA record of each failed node, by name.
+    var haRecords: [String: HARecord] = [:]
+    /// Leader only: fences and recoveries handed to the shell and not reported yet.
+    var haInFlight: [String: HAInFlight] = [:]
+    /// Leader only: when each node's failed fence or recovery may be retried.
+    var haRetryAt: [String: Instant] = [:]
+    /// Leader only: when fences started (for the brake's window).
+    var fenceStarts: [Instant] = []
+    /// Leader only: nodes an operator allowed to fence while the brake is engaged.
+    var fenceApprovals: Set<String> = []
+    var approveAllFences = false
+    var nextHACheckAt: Instant = .zero
     /// The sorted voter names of the quorum denominator and their digest, rebuilt
     /// when membership changes (`denominatorDirty`).
     var denominator: (voters: [String], digest: UInt64, reachable: [String]) = ([], 0, [])
@@ -199,6 +211,7 @@ public struct Instance: Sendable {
         }
         self.reconnectIfDue()
         self.runElection()
+        self.runHA()
         if self.entries.isEmpty, !self.seeds.isEmpty, self.now >= self.nextJoinAttempt {
             self.attemptJoin()
         }

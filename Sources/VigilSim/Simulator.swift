@@ -235,6 +235,11 @@ struct ScenarioRun<Node: SimulatedNode> {
                 datagramOverheadBytes: sim.accounting.sealOverhead + WireAccounting.udpHeaderBytes),
             certifications: recorder.certifiedFailures.count,
             election: self.electionSummary(recorder),
+            ha: SimulationReport.HA(
+                enabled: s.configuration.ha.enabled, fences: recorder.fencesOrdered,
+                fencedNodes: sortedNames(recorder.fencedNodes), fencesOfLiveNodes: sortedNames(recorder.fencesOfLiveNodes),
+                recoveries: recorder.recoveriesOrdered, recoveredNodes: sortedNames(recorder.recoveredNodes),
+                recoveriesBeforeFence: recorder.recoveriesBeforeFence, invariantViolations: recorder.haViolations),
             wallSeconds: wallSeconds,
             certifiedFailures: recorder.certifiedFailures,
             crashRecords: records)

@@ -80,6 +80,9 @@ struct MiniNetwork {
     var down: Set<String> = []
     /// A partition: packets cross only between nodes with the same side (default 0).
     var side: [String: Int] = [:]
+    /// Fences and recoveries the nodes ordered, in order (tests complete them by hand).
+    var fenceOrders: [(at: Instant, by: String, order: FenceOrder)] = []
+    var recoveryOrders: [(at: Instant, by: String, order: RecoveryOrder)] = []
     var events: [(at: Instant, node: String, event: MembershipEvent)] = []
     var now: Instant = .zero
     let delay: Duration = .milliseconds(1)
@@ -109,6 +112,10 @@ struct MiniNetwork {
                 self.events.append((self.now, name, event))
             case .persist:
                 break
+            case .fence(let order):
+                self.fenceOrders.append((self.now, name, order))
+            case .recover(let order):
+                self.recoveryOrders.append((self.now, name, order))
             }
         }
     }
@@ -135,6 +142,25 @@ struct MiniNetwork {
             }
         }
         self.now = end
+    }
+
+    /// The BMC reports back on fence order `index`: when `confirmed`, the target is
+    /// powered off (down) first.
+    mutating func completeFence(_ index: Int, confirmed: Bool) {
+        let (_, orderer, order) = self.fenceOrders[index]
+        if confirmed { self.down.insert(order.node) }
+        guard !self.down.contains(orderer) else { return }
+        let out = self.nodes[orderer]!.fenceCompleted(
+            order, confirmed: confirmed, detail: confirmed ? "test BMC: off" : "test BMC: refused", now: self.now)
+        self.carry(out, from: orderer)
+    }
+
+    mutating func completeRecovery(_ index: Int, succeeded: Bool) {
+        let (_, orderer, order) = self.recoveryOrders[index]
+        guard !self.down.contains(orderer) else { return }
+        let out = self.nodes[orderer]!.recoveryCompleted(
+            order, succeeded: succeeded, detail: "test cloud", now: self.now)
+        self.carry(out, from: orderer)
     }
 
     func status(of subject: String, at observer: String) -> MemberStatus? {

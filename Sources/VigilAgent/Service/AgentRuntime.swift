@@ -33,6 +33,11 @@ public actor AgentRuntime: AgentControl {
     private var metrics: AgentMetrics?
     private let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     private let streamContinuation: AsyncStream<(Packet, Address)>.Continuation
+    private let haContinuation: AsyncStream<HAOrder>.Continuation
+    /// Fences and recoveries the engine ordered as leader (drained by `AgentService`,
+    /// which runs the drivers and reports back through `fenceCompleted` and
+    /// `recoveryCompleted`).
+    public nonisolated let haOrders: AsyncStream<HAOrder>
     private let leaveContinuation: AsyncStream<Void>.Continuation
     /// Yields once when an operator asked this node to leave (the service then stops).
     public nonisolated let leaveRequested: AsyncStream<Void>
@@ -68,6 +73,7 @@ public actor AgentRuntime: AgentControl {
         self.presetName = presetName
         self.logger = logger
         (self.leaveRequested, self.leaveContinuation) = AsyncStream.makeStream(of: Void.self)
+        (self.haOrders, self.haContinuation) = AsyncStream.makeStream(of: HAOrder.self)
         (self.outgoingStreams, self.streamContinuation) = AsyncStream.makeStream(
             of: (Packet, Address).self, bufferingPolicy: .bufferingNewest(256))
     }
@@ -276,6 +282,16 @@ public actor AgentRuntime: AgentControl {
         self.metrics = metrics
     }
 
+    /// The shell ran a fence the engine ordered.
+    public func fenceCompleted(_ order: FenceOrder, confirmed: Bool, detail: String) {
+        self.carry(self.instance.fenceCompleted(order, confirmed: confirmed, detail: detail, now: self.now()))
+    }
+
+    /// The shell ran a recovery the engine ordered.
+    public func recoveryCompleted(_ order: RecoveryOrder, succeeded: Bool, detail: String) {
+        self.carry(self.instance.recoveryCompleted(order, succeeded: succeeded, detail: detail, now: self.now()))
+    }
+
     // MARK: Directives
 
     private func carry(_ directives: [Directive]) {
@@ -295,6 +311,14 @@ public actor AgentRuntime: AgentControl {
                 self.wakeAt = at
             case .publish(let event):
                 self.publish(event)
+            case .fence(let order):
+                self.logger.critical(
+                    "ha.fence-ordered", metadata: ["peer.name": "\(order.node)", "election.term": "\(order.term)"])
+                self.haContinuation.yield(.fence(order))
+            case .recover(let order):
+                self.logger.notice(
+                    "ha.recovery-ordered", metadata: ["peer.name": "\(order.node)", "election.term": "\(order.term)"])
+                self.haContinuation.yield(.recover(order))
             case .persist(.election(let record)):
                 guard let directory = self.dataDirectory else { continue }
                 do {
@@ -358,6 +382,20 @@ public actor AgentRuntime: AgentControl {
         case .dropped(let reason):
             self.count("dropped_\(reason.rawValue)")
             return
+        case .haChanged(let record):
+            view = EventView(
+                time: time, event: "ha", member: record.node, to: record.phase.description,
+                detail: "term \(record.term), leader \(record.leader): \(record.detail)")
+            let metadata: Logger.Metadata = [
+                "peer.name": "\(record.node)", "ha.phase": "\(record.phase)", "election.term": "\(record.term)",
+                "ha.detail": "\(record.detail)",
+            ]
+            if record.phase == .fenceFailed || record.phase == .awaitingApproval {
+                // Nothing is recovered while this lasts: an operator must know now.
+                self.logger.critical("ha.changed", metadata: metadata)
+            } else {
+                self.logger.notice("ha.changed", metadata: metadata)
+            }
         case .leaderChanged(let term, let leader):
             view = EventView(time: time, event: "leader", member: leader, detail: "term \(term)")
             self.logger.notice(

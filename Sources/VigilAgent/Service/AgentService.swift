@@ -15,6 +15,8 @@ public struct AgentService: Service {
     let leaveGrace: Duration
     let dataDirectory: DataDirectory?
     let logger: Logger
+    /// Runs the fences and recoveries this node orders while it leads.
+    let haActions: any HAActions
     /// How often the member list is saved for rejoining after a restart.
     let snapshotInterval: Duration
     /// Granularity of the timer loop: the engine's deadlines are honoured within this.
@@ -23,8 +25,9 @@ public struct AgentService: Service {
     public init(
         runtime: AgentRuntime, transport: GossipTransport, control: ControlServer?, metrics: MetricsServer? = nil,
         seeds: [Address], leaveGrace: Duration, dataDirectory: DataDirectory? = nil,
-        snapshotInterval: Duration = .seconds(10), logger: Logger
+        snapshotInterval: Duration = .seconds(10), haActions: any HAActions = UnconfiguredHA(), logger: Logger
     ) {
+        self.haActions = haActions
         self.metrics = metrics
         self.snapshotInterval = snapshotInterval
         self.runtime = runtime
@@ -67,6 +70,25 @@ public struct AgentService: Service {
                             try directory.saveSnapshot(await self.runtime.snapshot())
                         } catch {
                             self.logger.warning("snapshot.save-failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                // The leader's fences and recoveries: one child task each, so a BMC
+                // that hangs (until its driver's timeout) holds up nothing else.
+                await withDiscardingTaskGroup { actions in
+                    for await order in self.runtime.haOrders {
+                        actions.addTask {
+                            switch order {
+                            case .fence(let fence):
+                                let result = await self.haActions.fence(fence)
+                                await self.runtime.fenceCompleted(fence, confirmed: result.confirmed, detail: result.detail)
+                            case .recover(let recovery):
+                                let result = await self.haActions.recover(recovery)
+                                await self.runtime.recoveryCompleted(
+                                    recovery, succeeded: result.succeeded, detail: result.detail)
+                            }
                         }
                     }
                 }

@@ -34,6 +34,8 @@ public struct BroadcastQueue: Sendable {
         case keyring
         /// One member's key report.
         case keyReport(String)
+        /// A failed node's HA record: only the newest step is worth sending.
+        case ha(String)
     }
 
     private struct Item: Sendable {

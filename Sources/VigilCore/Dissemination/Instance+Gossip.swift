@@ -18,6 +18,8 @@ extension Instance {
             self.applyKeyring(record)
         case .keyReport(let report):
             self.applyKeyReport(report, regossip: true)
+        case .ha(let record):
+            self.applyHA(record)
         }
     }
 

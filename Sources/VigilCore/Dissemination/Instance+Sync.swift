@@ -22,11 +22,17 @@ extension Instance {
         for report in self.keyReports.values {
             digest ^= StableHash.combine(StableHash.hash(report.member, salt: Self.keyReportDigestSalt), report.sequence)
         }
+        // HA steps too: a new leader must not miss that a node was already fenced.
+        for record in self.haRecords.values {
+            let step = UInt64(record.life) << 40 ^ record.term << 20 ^ UInt64(record.sequence)
+            digest ^= StableHash.combine(StableHash.hash(record.node, salt: Self.haDigestSalt), step)
+        }
         return digest
     }
 
     private static let keyringDigestSalt: UInt64 = 0x6B65_7972_696E_6700  // "keyring"
     private static let keyReportDigestSalt: UInt64 = 0x6B65_7973_0000_0000  // "keys"
+    private static let haDigestSalt: UInt64 = 0x6861_0000_0000_0000  // "ha"
 
     static func digestTerm(_ member: Member) -> UInt64 {
         // Failed and left are final for a life, whatever incarnation each node last
@@ -54,6 +60,7 @@ extension Instance {
         state.removals.sort { $0.name < $1.name }
         state.keyring = self.keyringRecord
         state.keyReports = self.keyReports.values.sorted { $0.member < $1.member }
+        state.haRecords = self.haRecords.values.sorted { $0.node < $1.node }
         return state
     }
 
@@ -175,6 +182,9 @@ extension Instance {
         }
         for report in state.keyReports {
             self.applyKeyReport(report, regossip: report.member == sender)
+        }
+        for record in state.haRecords {
+            self.applyHA(record)
         }
     }
 

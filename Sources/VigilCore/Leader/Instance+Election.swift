@@ -8,7 +8,9 @@ extension Instance {
             if configured.isEmpty {
                 // Every member not left (failed members count until fenced or gone:
                 // a partition's minority side can never reach a majority).
-                voters = self.entries.values.filter { $0.member.status != .left }.map(\.member.name)
+                // Fenced members leave it: their power is off, for good this life.
+                voters = self.entries.values.filter { $0.member.status != .left && !self.isFenced($0.member.name) }
+                    .map(\.member.name)
                 if self.me.status != .left { voters.append(self.me.name) }
             } else {
                 voters = configured

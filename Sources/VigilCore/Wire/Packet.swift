@@ -75,11 +75,14 @@ public struct MembershipState: Equatable, Sendable {
     public var keyring: KeyringRecord?
     /// What each member reported it holds (`vigil keys list`).
     public var keyReports: [KeyReport]
+    /// The newest HA record of each failed node, so a new leader or a joiner resumes.
+    public var haRecords: [HARecord]
 
     public init(
         members: [Member], votes: [Vote] = [], departures: [Departure] = [], removals: [Removal] = [],
-        keyring: KeyringRecord? = nil, keyReports: [KeyReport] = []
+        keyring: KeyringRecord? = nil, keyReports: [KeyReport] = [], haRecords: [HARecord] = []
     ) {
+        self.haRecords = haRecords
         self.members = members
         self.votes = votes
         self.departures = departures
@@ -113,6 +116,8 @@ public enum Update: Equatable, Sendable {
     case keyring(KeyringRecord)
     /// The keys a member holds now; the highest sequence per member wins.
     case keyReport(KeyReport)
+    /// A step of a failed node's HA lifecycle, signed by the leader that took it.
+    case ha(HARecord)
 }
 
 /// An unsigned suspicion, gossiped so the subject can refute and other observers

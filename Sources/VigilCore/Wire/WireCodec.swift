@@ -22,7 +22,7 @@ import VigilCrypto
 //   3  pingReq   u32 seq, str target, address
 //   4  nack      u32 seq
 //   5  sync      u64 digest,
-//                u8 flags (bit 0: replyWanted, bit 1: state follows, bit 2: keys follow
+//                u8 flags (bit 0: replyWanted, bit 1: state follows, bit 2: keys follow, bit 3: HA records follow
 //                  (only with bit 1); other bits 0),
 //                if state follows:
 //                  u32 count (<= maxStateEntries), count x member
@@ -33,6 +33,8 @@ import VigilCrypto
 //                  u8 count (0 or 1), count x keyring record
 //                  u32 count (<= maxStateEntries), count x key report
 //                (keys are flagged so that a state without any encodes as before)
+//                if HA records follow (flag bit 3):
+//                  u32 count (<= maxStateEntries), count x ha record
 //   6  gossip    no body: the packet exists to carry updates
 //   7  voteRequest    u64 term, u64 voters digest, u32 voter count
 //   8  voteReply      u64 term, u8 granted (0 or 1)
@@ -49,6 +51,7 @@ import VigilCrypto
 //   6  removed   removal                       -- `vigil force-leave`
 //   7  keyring   keyring record
 //   8  keys      key report
+//   9  ha        ha record                     -- a failed node's HA step, signed by the leader
 //
 // Bodies shared by several types
 //   address      str host, u16 port
@@ -59,6 +62,8 @@ import VigilCrypto
 //   vote         str subject, u64 incarnation, str observer, sig
 //   departure    str name, u64 incarnation, sig
 //   removal      str name, u64 incarnation, str issuer, sig
+//   ha record    str node, u32 life, u64 term, u32 sequence, u8 phase (1...7), str leader,
+//                u16 attempts, str detail, sig
 //   keyring record  u64 version, str issuer, u16 length (<= maxKeyringPayloadBytes),
 //                length bytes of payload (opaque to the core), sig
 //   key report   str member, u64 sequence, u32 primary key id,
@@ -106,6 +111,7 @@ public enum WireCodec {
     static let minimumUpdateSize = 1 + (1 + 8 + 1)  // 11: a suspicion with empty names
     static let minimumKeyringSize = 8 + 1 + 2 + Signature.byteCount  // 75
     static let minimumKeyReportSize = 1 + 8 + 4 + 1  // 14
+    static let minimumHARecordSize = 1 + 4 + 8 + 4 + 1 + 1 + 2 + 1 + Signature.byteCount  // 86
 
     /// Message type numbers (append-only).
     enum MessageType: UInt8 {
@@ -131,12 +137,14 @@ public enum WireCodec {
         case removed = 6
         case keyring = 7
         case keyReport = 8
+        case ha = 9
     }
 
     /// Sync flag bits.
     static let syncReplyWanted: UInt8 = 0b01
     static let syncHasState: UInt8 = 0b10
     static let syncHasKeys: UInt8 = 0b100
+    static let syncHasHA: UInt8 = 0b1000
 
     /// How many of `utf8`'s bytes go on the wire: all of them if they fit in
     /// `maxStringBytes`, otherwise the longest prefix that fits and ends on a Unicode
@@ -467,6 +475,12 @@ extension Sync {
                 size += report.encodedSize
             }
         }
+        if !state.haRecords.isEmpty {
+            size += 4
+            for record in state.haRecords.prefix(WireCodec.maxStateEntries) {
+                size += record.encodedSize
+            }
+        }
         return size
     }
 }
@@ -486,6 +500,7 @@ extension WireWriter {
         if let state = sync.state {
             flags |= WireCodec.syncHasState
             if state.hasKeys { flags |= WireCodec.syncHasKeys }
+            if !state.haRecords.isEmpty { flags |= WireCodec.syncHasHA }
         }
         self.writeUInt8(flags)
         guard let state = sync.state else { return }
@@ -509,17 +524,25 @@ extension WireWriter {
         for removal in removals {
             self.write(removal)
         }
-        guard state.hasKeys else { return }
-        if let record = state.keyring {
-            self.writeUInt8(1)
-            self.write(record)
-        } else {
-            self.writeUInt8(0)
+        if state.hasKeys {
+            if let record = state.keyring {
+                self.writeUInt8(1)
+                self.write(record)
+            } else {
+                self.writeUInt8(0)
+            }
+            let reports = state.keyReports.prefix(WireCodec.maxStateEntries)
+            self.writeUInt32(UInt32(truncatingIfNeeded: reports.count))
+            for report in reports {
+                self.write(report)
+            }
         }
-        let reports = state.keyReports.prefix(WireCodec.maxStateEntries)
-        self.writeUInt32(UInt32(truncatingIfNeeded: reports.count))
-        for report in reports {
-            self.write(report)
+        if !state.haRecords.isEmpty {
+            let records = state.haRecords.prefix(WireCodec.maxStateEntries)
+            self.writeUInt32(UInt32(truncatingIfNeeded: records.count))
+            for record in records {
+                self.write(record)
+            }
         }
     }
 }
@@ -528,13 +551,14 @@ extension WireReader {
     fileprivate mutating func readSync() throws(WireError) -> Sync {
         let digest = try self.readUInt64()
         let flags = try self.readUInt8()
-        guard flags & ~(WireCodec.syncReplyWanted | WireCodec.syncHasState | WireCodec.syncHasKeys) == 0 else {
+        let known = WireCodec.syncReplyWanted | WireCodec.syncHasState | WireCodec.syncHasKeys | WireCodec.syncHasHA
+        guard flags & ~known == 0 else {
             throw .invalidFlags
         }
         let replyWanted = flags & WireCodec.syncReplyWanted != 0
         guard flags & WireCodec.syncHasState != 0 else {
             // Keys ride only inside a state.
-            guard flags & WireCodec.syncHasKeys == 0 else { throw .invalidFlags }
+            guard flags & (WireCodec.syncHasKeys | WireCodec.syncHasHA) == 0 else { throw .invalidFlags }
             return Sync(digest: digest, replyWanted: replyWanted, state: nil)
         }
 
@@ -583,6 +607,14 @@ extension WireReader {
                 state.keyReports.append(try self.readKeyReport())
             }
         }
+        if flags & WireCodec.syncHasHA != 0 {
+            let count = try self.readCount(
+                UInt32.self, limit: WireCodec.maxStateEntries, minimumElementSize: WireCodec.minimumHARecordSize)
+            state.haRecords.reserveCapacity(count)
+            for _ in 0..<count {
+                state.haRecords.append(try self.readHARecord())
+            }
+        }
         return Sync(digest: digest, replyWanted: replyWanted, state: state)
     }
 }
@@ -613,6 +645,8 @@ extension Update {
             1 + record.encodedSize
         case .keyReport(let report):
             1 + report.encodedSize
+        case .ha(let record):
+            1 + record.encodedSize
         }
     }
 
@@ -626,6 +660,7 @@ extension Update {
         case .removed: .removed
         case .keyring: .keyring
         case .keyReport: .keyReport
+        case .ha: .ha
         }
     }
 
@@ -654,6 +689,10 @@ extension Update {
             try record.validateForWire()
         case .keyReport(let report):
             try report.validateForWire()
+        case .ha(let record):
+            try WireCodec.validate(record.node)
+            try WireCodec.validate(record.leader)
+            try WireCodec.validate(record.detail)
         }
     }
 }
@@ -689,6 +728,8 @@ extension WireWriter {
             self.write(record)
         case .keyReport(let report):
             self.write(report)
+        case .ha(let record):
+            self.write(record)
         }
     }
 }
@@ -729,6 +770,8 @@ extension WireReader {
             return .keyring(try self.readKeyringRecord())
         case .keyReport:
             return .keyReport(try self.readKeyReport())
+        case .ha:
+            return .ha(try self.readHARecord())
         }
     }
 }
@@ -987,5 +1030,47 @@ extension WireReader {
             throw .invalidSignature
         }
         return signature
+    }
+}
+
+// MARK: - HA record
+
+extension HARecord {
+    fileprivate var encodedSize: Int {
+        WireCodec.size(of: self.node) + 4 + 8 + 4 + 1 + WireCodec.size(of: self.leader) + 2
+            + WireCodec.size(of: self.detail) + Signature.byteCount
+    }
+}
+
+extension WireWriter {
+    fileprivate mutating func write(_ record: HARecord) {
+        self.writeString(record.node)
+        self.writeUInt32(record.life)
+        self.writeUInt64(record.term)
+        self.writeUInt32(record.sequence)
+        self.writeUInt8(record.phase.rawValue)
+        self.writeString(record.leader)
+        self.writeUInt16(record.attempts)
+        self.writeString(record.detail)
+        self.writeBytes(record.signature.bytes)
+    }
+}
+
+extension WireReader {
+    fileprivate mutating func readHARecord() throws(WireError) -> HARecord {
+        let node = try self.readString()
+        let life = try self.readUInt32()
+        let term = try self.readUInt64()
+        let sequence = try self.readUInt32()
+        guard let phase = HAPhase(rawValue: try self.readUInt8()) else { throw .unknownMemberStatus }
+        let leader = try self.readString()
+        let attempts = try self.readUInt16()
+        let detail = try self.readString()
+        guard let signature = Signature(bytes: try self.readBytes(Signature.byteCount)) else {
+            throw .invalidSignature
+        }
+        return HARecord(
+            node: node, life: life, term: term, sequence: sequence, phase: phase, leader: leader, attempts: attempts,
+            detail: detail, signature: signature)
     }
 }

@@ -10,6 +10,21 @@ public protocol SimulatedNode {
     mutating func leave(now: Instant) -> [Directive]
     /// The incarnation the node runs at now; a restart starts above it.
     var currentIncarnation: UInt64 { get }
+    /// The simulated BMC finished a fence this node ordered.
+    mutating func fenceCompleted(_ order: FenceOrder, confirmed: Bool, detail: String, now: Instant) -> [Directive]
+    /// The simulated cloud finished a recovery this node ordered.
+    mutating func recoveryCompleted(_ order: RecoveryOrder, succeeded: Bool, detail: String, now: Instant)
+        -> [Directive]
+}
+
+extension SimulatedNode {
+    public mutating func fenceCompleted(
+        _ order: FenceOrder, confirmed: Bool, detail: String, now: Instant
+    ) -> [Directive] { [] }
+
+    public mutating func recoveryCompleted(
+        _ order: RecoveryOrder, succeeded: Bool, detail: String, now: Instant
+    ) -> [Directive] { [] }
 }
 
 extension Instance: SimulatedNode {

@@ -42,6 +42,7 @@ public struct SimulationReport: Codable, Sendable {
     /// `.failureCertified` events published (by all nodes together).
     public var certifications: Int
     public var election: Election
+    public var ha: HA
     /// Real time the run took; the only field that varies between identical runs.
     public var wallSeconds: Double
 
@@ -63,7 +64,7 @@ public struct SimulationReport: Codable, Sendable {
         case falseSuspicions = "false_suspicions"
         case grayFailed = "gray_failed"
         case grayFlaps = "gray_flaps"
-        case traffic, certifications, election
+        case traffic, certifications, election, ha
         case wallSeconds = "wall_seconds"
     }
 
@@ -212,6 +213,37 @@ extension SimulationReport {
             case lastLeader = "last_leader"
             case leaderChanges = "leader_changes"
             case firstLeaderMs = "first_leader_ms"
+            case invariantViolations = "invariant_violations"
+        }
+    }
+}
+
+extension SimulationReport {
+    /// Fencing and recovery over the run (with `--ha`).
+    public struct HA: Codable, Sendable, Equatable {
+        /// Whether the leader fenced and recovered in this run.
+        public var enabled: Bool
+        /// Fence orders (a new leader repeating an old one's counts again) and nodes
+        /// whose simulated BMC powered them off.
+        public var fences: Int
+        public var fencedNodes: [String]
+        /// Nodes fenced while running, not gray, and not cut off on a partition's side.
+        public var fencesOfLiveNodes: [String]
+        /// Recovery orders, and nodes recovered.
+        public var recoveries: Int
+        public var recoveredNodes: [String]
+        /// Recovery orders for a node whose fence was not confirmed.
+        public var recoveriesBeforeFence: Int
+        /// Broken invariants; empty when all held.
+        public var invariantViolations: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case enabled, fences
+            case fencedNodes = "fenced_nodes"
+            case fencesOfLiveNodes = "fences_of_live_nodes"
+            case recoveries
+            case recoveredNodes = "recovered_nodes"
+            case recoveriesBeforeFence = "recoveries_before_fence"
             case invariantViolations = "invariant_violations"
         }
     }

@@ -56,6 +56,14 @@ public final class Recorder {
     public private(set) var leaderChanges = 0
     /// The first moment some node led, and how many distinct terms had a leader.
     public private(set) var firstLeaderAt: Instant?
+    /// Fences ordered (by any leader), recoveries ordered, and what broke the rules.
+    public private(set) var fencesOrdered = 0
+    public private(set) var fencedNodes: Set<Int> = []
+    public private(set) var fencesOfLiveNodes: Set<Int> = []
+    public private(set) var recoveriesOrdered = 0
+    public private(set) var recoveredNodes: Set<Int> = []
+    public private(set) var recoveriesBeforeFence = 0
+    public private(set) var haViolations: [String] = []
     /// Status events that named a member outside the cluster layout.
     public private(set) var unknownMemberEvents = 0
     public private(set) var statusEvents = 0
@@ -169,7 +177,8 @@ public final class Recorder {
                 self.leadersByTerm[term, default: []].insert(observer)
                 if self.firstLeaderAt == nil { self.firstLeaderAt = Instant(nanoseconds: now) }
             }
-        case .refuted, .declaredFailed, .identityConflict, .isolated, .healthChanged, .dropped, .keyringChanged:
+        case .refuted, .declaredFailed, .identityConflict, .isolated, .healthChanged, .dropped, .keyringChanged,
+            .haChanged:
             break
         }
     }
@@ -249,6 +258,41 @@ public final class Recorder {
             if self.view[row + observer] != Self.failedCode { return }
         }
         self.crashes[open].failedEverywhereAt = Instant(nanoseconds: now)
+    }
+
+    // MARK: HA
+
+    func fenceOrdered(_ order: FenceOrder, by orderer: Int, target: Int, at now: Int64) {
+        self.fencesOrdered += 1
+        let seconds = Double(now) / 1e9
+        // Invariant 1: only a leader of a current term fences.
+        if self.leadersByTerm[order.term]?.contains(orderer) != true {
+            self.haViolations.append(
+                "\(self.names[orderer]) ordered a fence of \(order.node) in term \(order.term) without leading it (t=\(seconds)s)")
+        }
+        // A node that is running, not gray, and not cut off by a partition is live:
+        // fencing it kills a healthy host.
+        let live = self.states[target].isLive && !self.isGray[target] && !self.isCutOff(target, at: now)
+        if live { self.fencesOfLiveNodes.insert(target) }
+    }
+
+    func fenceConfirmed(_ target: Int, at now: Int64) {
+        self.fencedNodes.insert(target)
+    }
+
+    func recoveryOrdered(_ order: RecoveryOrder, by orderer: Int, target: Int, fenceConfirmed: Bool, at now: Int64) {
+        self.recoveriesOrdered += 1
+        self.recoveredNodes.insert(target)
+        // Invariant 3: recovery never before the node's fence is confirmed.
+        if !fenceConfirmed {
+            self.recoveriesBeforeFence += 1
+            self.haViolations.append(
+                "\(self.names[orderer]) ordered recovery of \(order.node) before its fence was confirmed (t=\(Double(now) / 1e9)s)")
+        }
+    }
+
+    private func isCutOff(_ node: Int, at now: Int64) -> Bool {
+        self.partitionWindows.contains { $0.from <= now && now < $0.until && $0.group[node] }
     }
 
     private func isPartitioned(_ subject: Int, _ observer: Int, at now: Int64) -> Bool {

@@ -62,6 +62,11 @@ public final class Simulation<Node: SimulatedNode> {
     private var lastIncarnation: [UInt64]
     /// What each node persisted last (`Directive.persist`), handed to its next life.
     private var persisted: [ElectionRecord?]
+    /// The life each node was last powered off in by its simulated BMC.
+    private var poweredOffLife: [UInt32?]
+    /// How long the simulated BMC takes to power a node off (Redfish emulators: 1–11 s).
+    public var bmcDelay: ClosedRange<Duration> = .seconds(1)...(.seconds(3))
+    private var bmcRNG: DeterministicRNG
 
     private struct Pending {
         var slot: Int32
@@ -86,6 +91,7 @@ public final class Simulation<Node: SimulatedNode> {
         var root = rng
         self.networkRNG = root.fork()
         self.nodeRNG = root.fork()
+        self.bmcRNG = DeterministicRNG(seed: root.next() ^ 0x626D_6300)  // "bmc": apart from the other streams
         var identityRNG = root.fork()
         var identities: [SigningKey] = []
         identities.reserveCapacity(n)
@@ -122,6 +128,7 @@ public final class Simulation<Node: SimulatedNode> {
         self.backlog = [[Pending]](repeating: [], count: n)
         self.lastIncarnation = [UInt64](repeating: 0, count: n)
         self.persisted = [ElectionRecord?](repeating: nil, count: n)
+        self.poweredOffLife = [UInt32?](repeating: nil, count: n)
     }
 
     // MARK: Inspecting
@@ -212,6 +219,21 @@ public final class Simulation<Node: SimulatedNode> {
             self.network.setSlow(node, delay: delay)
         case .link(let a, let b, let conditions):
             self.network.setLink(between: a, and: b, conditions)
+        case .bmcPowerOff(let orderer, let order):
+            guard let target = self.addressIndex[order.address].map(Int.init) else { return }
+            // Power-off stops whatever runs on the node, whichever life it is in.
+            if self.recorder.states[target].isLive { self.stop(target, as: .crashed) }
+            self.poweredOffLife[target] = order.life
+            self.recorder.fenceConfirmed(target, at: self.clock)
+            guard self.recorder.states[orderer] == .running else { return }
+            let directives = self.nodes[orderer]!.fenceCompleted(
+                order, confirmed: true, detail: "simulated BMC: power off", now: self.now)
+            self.apply(directives, from: orderer)
+        case .recoveryAccepted(let orderer, let order):
+            guard self.recorder.states[orderer] == .running else { return }
+            let directives = self.nodes[orderer]!.recoveryCompleted(
+                order, succeeded: true, detail: "simulated cloud: accepted", now: self.now)
+            self.apply(directives, from: orderer)
         }
     }
 
@@ -286,6 +308,18 @@ public final class Simulation<Node: SimulatedNode> {
                 self.recorder.record(event, from: node, at: self.clock)
             case .persist(.election(let record)):
                 self.persisted[node] = record
+            case .fence(let order):
+                guard let target = self.addressIndex[order.address].map(Int.init) else { continue }
+                self.recorder.fenceOrdered(order, by: node, target: target, at: self.clock)
+                let span = self.bmcDelay.upperBound - self.bmcDelay.lowerBound
+                let delay = self.bmcDelay.lowerBound + span.scaled(by: self.bmcRNG.nextUnit())
+                self.schedule(.bmcPowerOff(orderer: node, order: order), at: self.now + delay)
+            case .recover(let order):
+                guard let target = self.layout.names.firstIndex(of: order.node) else { continue }
+                self.recorder.recoveryOrdered(
+                    order, by: node, target: target, fenceConfirmed: self.poweredOffLife[target] == order.life,
+                    at: self.clock)
+                self.schedule(.recoveryAccepted(orderer: node, order: order), at: self.now + .milliseconds(500))
             }
         }
     }

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// A fault or a life event the simulation carries out at a scheduled virtual instant.
 public enum SimulationAction: Sendable, Equatable {
     /// Starts `node`, joining through the nodes listed in `seeds` (none for the first).
@@ -20,4 +22,9 @@ public enum SimulationAction: Sendable, Equatable {
     case slow(node: Int, delay: Duration)
     /// Overrides the link in both directions between two nodes (`nil` restores defaults).
     case link(between: Int, and: Int, LinkConditions?)
+    /// The simulated BMC of `order.node` powers it off (the node stops, as if crashed)
+    /// and tells `orderer`.
+    case bmcPowerOff(orderer: Int, order: FenceOrder)
+    /// The simulated cloud accepted `orderer`'s recovery of `order.node`.
+    case recoveryAccepted(orderer: Int, order: RecoveryOrder)
 }
