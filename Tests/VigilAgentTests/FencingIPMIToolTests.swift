@@ -54,7 +54,7 @@ struct FencingIPMIToolTests {
     func aWrongIPMIPasswordIsRefusedWithoutThePassword() async throws {
         try await FakeBMC.with { (bmc: FakeBMC) async throws in
             try await bmc.ipmitool("chassis", "power", "on")
-            let wrong = "Wr0ng-Ipmi-Secret-1414"
+            let wrong = "Wr0ng-Ipmi-1414"  // IPMI v2 passwords are at most 20 bytes
             try FencingComponents.write(wrong + "\n", to: "\(bmc.directory)/wrong")
             let driver = IPMIToolFenceDriver(settings: bmc.ipmitoolSettings(passwordFile: "\(bmc.directory)/wrong"))
 
@@ -68,5 +68,20 @@ struct FencingIPMIToolTests {
             #expect(!message.contains(wrong))
             #expect(try await bmc.ipmitool("chassis", "power", "status").contains("Chassis Power is on"))
         }
+    }
+}
+
+extension FencingIPMIToolTests {
+    @Test func aPasswordLongerThanIPMIAllowsIsMisconfigured() async throws {
+        let directory = try FencingComponents.makeDirectory()
+        defer { FencingComponents.removeDirectory(directory) }
+        try FencingComponents.write("this-is-21-bytes-long\n", to: "\(directory)/password")
+        let settings = IPMIToolSettings(host: "127.0.0.1", username: "admin", passwordFile: "\(directory)/password")
+        let error = await #expect(throws: FenceError.self) {
+            try await IPMIToolFenceDriver(settings: settings).fence(FenceRequest(node: "n", term: 1, timeout: .seconds(5)))
+        }
+        #expect(error?.isMisconfigured == true, "\(String(describing: error))")
+        #expect(error?.message.contains("longer than the 20 bytes") == true)
+        #expect(error?.message.contains("this-is-21-bytes-long") == false)
     }
 }

@@ -120,3 +120,26 @@ struct FencingScriptTests {
         #expect(outcome.standardError.hasSuffix("the last word\n"))
     }
 }
+
+extension FencingScriptTests {
+    @Test func cancellingTheCallerKillsTheChildAtOnce() async throws {
+        let directory = try FencingComponents.makeDirectory()
+        defer { FencingComponents.removeDirectory(directory) }
+        let pidFile = "\(directory)/pid"
+        let status = await withTaskGroup(of: ChildProcess.Status?.self) { group in
+            group.addTask {
+                try? await ChildProcess.run(
+                    executable: "/bin/sh", arguments: ["-c", "echo $$ > '\(pidFile)'; exec sleep 600"],
+                    timeout: .seconds(600)
+                ).status
+            }
+            // Cancel once the child is really running.
+            _ = await FencingComponents.eventually(20) { FileManager.default.fileExists(atPath: pidFile) }
+            group.cancelAll()
+            return await group.next() ?? nil
+        }
+        #expect(status == .cancelled)
+        let pid = Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+        #expect(!FencingComponents.isAlive(pid))
+    }
+}

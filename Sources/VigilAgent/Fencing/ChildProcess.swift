@@ -225,7 +225,10 @@ enum ChildProcess {
             if !killed {
                 // The child has exited but is not reaped yet (Subprocess reaps after
                 // this body returns), so its pid, which is also the group id, cannot
-                // have been reused: this reaches only what it left behind.
+                // have been reused: this reaches only what it left behind. (When the
+                // caller was cancelled, Subprocess may have killed the child first;
+                // then this takes down the rest of its group.)
+                if Task.isCancelled { captured.ending = .cancelled }
                 Self.killGroup(pid)
             }
             group.cancelAll()

@@ -61,7 +61,14 @@ public struct IPMIToolFenceDriver: FenceDriver {
         else {
             throw .misconfigured("\(self.place): `host`, `port` (1-65535) and `username` must be set")
         }
-        return (executable, try FenceSecret.read(fromFile: self.settings.passwordFile, method: self.method))
+        let password = try FenceSecret.read(fromFile: self.settings.passwordFile, method: self.method)
+        if self.settings.interface == "lanplus", password.reveal.utf8.count > 20 {
+            // IPMI v2 (RAKP) keys are at most 20 bytes; ipmitool refuses longer ones.
+            throw .misconfigured(
+                "\(self.place): the password in \(self.settings.passwordFile) is longer than the 20 bytes IPMI v2 allows; "
+                    + "set a shorter BMC password")
+        }
+        return (executable, password)
     }
 
     private func readState(
