@@ -27,6 +27,13 @@ enum FencingComponents {
         return access(path, X_OK) == 0 ? path : nil
     }
 
+    /// Every deadline these tests give a driver, and every bound on how long a step
+    /// may take: a hang guard, never a speed assertion. It is this large because the
+    /// whole suite runs in one process on two cores, where CPU-bound simulator tests
+    /// can hold the cooperative thread pool for a minute or more (seen: 106 s), and a
+    /// driver's deadline is wall-clock time.
+    static let hangGuard: Duration = .seconds(300)
+
     static let sushyEmulator = venvTool("sushy-emulator")
     static let fakeBMC = venvTool("fakebmc")
     static let venvPython = venvTool("python")
@@ -96,7 +103,7 @@ enum FencingComponents {
     /// Runs a setup command (openssl, python) and requires exit 0.
     static func runSetup(_ executable: String, _ arguments: [String], input: String? = nil) async throws -> String {
         let outcome = try await ChildProcess.run(
-            executable: executable, arguments: arguments, input: input, timeout: .seconds(60))
+            executable: executable, arguments: arguments, input: input, timeout: hangGuard)
         guard outcome.status == .exited(0) else {
             throw SetupError(description: "\(executable) \(arguments): \(outcome.status) \(outcome.standardError)")
         }
@@ -105,7 +112,7 @@ enum FencingComponents {
 
     /// Polls `condition` every 100 ms until it holds or `guardSeconds` pass (a hang
     /// guard, not a speed assertion).
-    static func eventually(_ guardSeconds: Double = 30, _ condition: () async -> Bool) async -> Bool {
+    static func eventually(_ guardSeconds: Double = 120, _ condition: () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(guardSeconds)
         while ContinuousClock.now < deadline {
             if await condition() { return true }
@@ -237,7 +244,7 @@ struct SushyEmulator: Sendable {
         do {
             var request = HTTPClientRequest(url: self.baseURL + path)
             if authenticated { request.setBasicAuth(username: Self.username, password: Self.password) }
-            let response = try await client.execute(request, timeout: .seconds(10))
+            let response = try await client.execute(request, timeout: .seconds(120))
             let body = try await response.body.collect(upTo: 1 << 20)
             try? await client.shutdown()
             return (response.status.code, Data(body.readableBytesView))
@@ -316,7 +323,7 @@ struct FakeBMC: Sendable {
             executable: ipmitool,
             arguments: ["-I", "lanplus", "-H", "127.0.0.1", "-p", String(self.port), "-U", Self.username, "-E",
                         "-C", "3", "-R", "1", "-N", "1"] + command,
-            environment: ["IPMI_PASSWORD": Self.password], timeout: .seconds(20))
+            environment: ["IPMI_PASSWORD": Self.password], timeout: FencingComponents.hangGuard)
         guard outcome.status == .exited(0) else {
             throw FencingComponents.SetupError(description: "ipmitool \(command): \(outcome.standardError)")
         }

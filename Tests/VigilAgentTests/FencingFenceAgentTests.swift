@@ -8,7 +8,7 @@ import Testing
 /// fence_ipmilan against pyghmi's fakebmc.
 @Suite("Fencing: ClusterLabs fence agents")
 struct FencingFenceAgentTests {
-    static let timeout: Duration = .seconds(90)
+    static let timeout: Duration = FencingComponents.hangGuard
 
     /// A stand-in agent that records its argv and stdin per action, and answers
     /// `status` with the exit code in `status-code` (0 ON, 2 OFF).
@@ -37,7 +37,7 @@ struct FencingFenceAgentTests {
                 agent: agent, options: ["ip": "10.0.1.11", "ssl_insecure": "1", "systems_uri": "/redfish/v1/Systems/1"],
                 passwordFile: "\(directory)/password"))
 
-        let confirmation = try await driver.fence(FenceRequest(node: "compute-01", term: 4, timeout: .seconds(20)))
+        let confirmation = try await driver.fence(FenceRequest(node: "compute-01", term: 4, timeout: FencingComponents.hangGuard))
 
         #expect(confirmation.method == "fence_recording")
         #expect(confirmation.detail.contains("status reported OFF"))
@@ -59,7 +59,7 @@ struct FencingFenceAgentTests {
         let driver = FenceAgentDriver(
             settings: FenceAgentSettings(agent: try Self.recordingAgent(in: directory, statusCode: 0)))
         let error = await #expect(throws: FenceError.self) {
-            try await driver.fence(FenceRequest(node: "compute-01", term: 4, timeout: .seconds(20)))
+            try await driver.fence(FenceRequest(node: "compute-01", term: 4, timeout: FencingComponents.hangGuard))
         }
         #expect(error?.isNotConfirmed == true, "\(String(describing: error))")
         #expect(error?.message.contains("status still reports ON") == true)

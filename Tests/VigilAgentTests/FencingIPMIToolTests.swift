@@ -7,7 +7,7 @@ import Testing
 /// real ipmitool against pyghmi's fakebmc over lanplus with cipher suite 3.
 @Suite("Fencing: ipmitool")
 struct FencingIPMIToolTests {
-    static let timeout: Duration = .seconds(60)
+    static let timeout: Duration = FencingComponents.hangGuard
 
     @Test func thePasswordGoesInIPMIPasswordWithDashENeverOnArgv() async throws {
         let directory = try FencingComponents.makeDirectory()
@@ -24,7 +24,7 @@ struct FencingIPMIToolTests {
         settings.port = 6230
 
         let confirmation = try await IPMIToolFenceDriver(settings: settings).fence(
-            FenceRequest(node: "compute-01", term: 1, timeout: .seconds(20)))
+            FenceRequest(node: "compute-01", term: 1, timeout: FencingComponents.hangGuard))
 
         #expect(confirmation.detail.contains("Chassis Power is off"))
         let argv = try String(contentsOfFile: "\(directory)/argv", encoding: .utf8).split(separator: "\n")

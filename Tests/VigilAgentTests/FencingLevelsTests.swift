@@ -111,7 +111,7 @@ struct FencingLevelsTests {
                 ], logger: Self.logger)
 
             let confirmation = try await levels.fence(
-                FenceRequest(node: "compute-03", term: 11, timeout: .seconds(60)))
+                FenceRequest(node: "compute-03", term: 11, timeout: FencingComponents.hangGuard))
 
             #expect(confirmation.level == 2)
             #expect(confirmation.confirmations.map(\.method) == ["script"])

@@ -9,7 +9,7 @@ import Testing
 /// the driver must poll; the timeouts below are hang guards.
 @Suite("Fencing: native Redfish against sushy-emulator")
 struct FencingRedfishTests {
-    static let timeout: Duration = .seconds(60)
+    static let timeout: Duration = FencingComponents.hangGuard
 
     // Skipped, not passed, when the emulator cannot be had (see FencingComponents).
     @Test(.enabled(if: FencingComponents.haveSushy, "\(FencingComponents.missingSushy)"))
@@ -110,7 +110,7 @@ struct FencingRedfishTests {
         settings.insecure = true
         let error = await #expect(throws: FenceError.self) {
             try await RedfishFenceDriver(settings: settings).fence(
-                FenceRequest(node: "compute-01", term: 1, timeout: .seconds(20)))
+                FenceRequest(node: "compute-01", term: 1, timeout: FencingComponents.hangGuard))
         }
         #expect(error?.isUnreachable == true, "\(String(describing: error))")
         #expect(error?.message.contains("cannot reach the BMC") == true, "\(String(describing: error))")

@@ -19,9 +19,9 @@ struct FencingScriptTests {
         let driver = ScriptFenceDriver(
             settings: ScriptFenceSettings(executable: script, environment: ["PDU_CREDENTIALS": "/etc/vigil/pdu"]))
 
-        let confirmation = try await driver.fence(FenceRequest(node: "compute-07", term: 42, timeout: .seconds(20)))
+        let confirmation = try await driver.fence(FenceRequest(node: "compute-07", term: 42, timeout: FencingComponents.hangGuard))
         #expect(confirmation.method == "script")
-        #expect(try await driver.powerState(of: "compute-07", timeout: .seconds(20)) == .off)
+        #expect(try await driver.powerState(of: "compute-07", timeout: FencingComponents.hangGuard) == .off)
 
         let variables = try String(contentsOfFile: "\(directory)/env-off", encoding: .utf8)
             .split(separator: "\n").compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) }
@@ -44,17 +44,17 @@ struct FencingScriptTests {
                 "echo '\(stderr)' >&2; exit \(code)", at: "\(directory)/exit-\(code)")
             return ScriptFenceDriver(settings: ScriptFenceSettings(executable: path))
         }
-        #expect(try await driver(0).powerState(of: "n", timeout: .seconds(20)) == .on)
-        #expect(try await driver(2).powerState(of: "n", timeout: .seconds(20)) == .off)
+        #expect(try await driver(0).powerState(of: "n", timeout: FencingComponents.hangGuard) == .on)
+        #expect(try await driver(2).powerState(of: "n", timeout: FencingComponents.hangGuard) == .off)
         let failure = await #expect(throws: FenceError.self) {
             try await driver(1, stderr: "PDU 10.0.9.1: outlet 7 did not switch").fence(
-                FenceRequest(node: "n", term: 1, timeout: .seconds(20)))
+                FenceRequest(node: "n", term: 1, timeout: FencingComponents.hangGuard))
         }
         #expect(failure?.isRefused == true)
         #expect(failure?.message.contains("exit 1") == true)
         #expect(failure?.message.contains("PDU 10.0.9.1: outlet 7 did not switch") == true, "\(String(describing: failure))")
         let statusFailure = await #expect(throws: FenceError.self) {
-            try await driver(3).powerState(of: "n", timeout: .seconds(20))
+            try await driver(3).powerState(of: "n", timeout: FencingComponents.hangGuard)
         }
         #expect(statusFailure?.message.contains("exit 3") == true)
     }
@@ -82,7 +82,7 @@ struct FencingScriptTests {
         #expect(error?.isTimeout == true, "\(String(describing: error))")
         #expect(error?.message.contains("timed out after 1s and was killed") == true, "\(String(describing: error))")
         #expect(error?.message.contains("waiting for the PDU") == true, "stderr kept: \(String(describing: error))")
-        #expect(elapsed < .seconds(30), "hang guard: returned after \(elapsed)")
+        #expect(elapsed < FencingComponents.hangGuard, "hang guard: returned after \(elapsed)")
         let scriptPID = Int32(try String(contentsOfFile: "\(directory)/script.pid", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines))!
         let childPID = Int32(try String(contentsOfFile: "\(directory)/child.pid", encoding: .utf8)
@@ -103,8 +103,8 @@ struct FencingScriptTests {
             """, at: "\(directory)/leaves-child.sh")
         let started = ContinuousClock.now
         _ = try await ScriptFenceDriver(settings: ScriptFenceSettings(executable: script)).fence(
-            FenceRequest(node: "n", term: 1, timeout: .seconds(30)))
-        #expect(ContinuousClock.now - started < .seconds(20), "did not wait for the leftover child")
+            FenceRequest(node: "n", term: 1, timeout: FencingComponents.hangGuard))
+        #expect(ContinuousClock.now - started < FencingComponents.hangGuard, "did not wait for the leftover child")
         let childPID = Int32(try String(contentsOfFile: "\(directory)/child.pid", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines))!
         #expect(await FencingComponents.eventually(10) { !FencingComponents.isAlive(childPID) })
@@ -114,7 +114,7 @@ struct FencingScriptTests {
         let outcome = try await ChildProcess.run(
             executable: "/bin/sh",
             arguments: ["-c", "i=0; while [ $i -lt 20000 ]; do echo \"line $i of noise\" >&2; i=$((i+1)); done; echo 'the last word' >&2; exit 1"],
-            timeout: .seconds(30), captureLimit: 4096)
+            timeout: FencingComponents.hangGuard, captureLimit: 4096)
         #expect(outcome.status == .exited(1))
         #expect(outcome.standardError.utf8.count <= 4096)
         #expect(outcome.standardError.hasSuffix("the last word\n"))

@@ -84,17 +84,14 @@ enum ChildProcess {
     /// Finds `name` (an absolute path, or a name looked up in `searchPath`) as an
     /// executable file. `nil` if there is none.
     static func locate(_ name: String) -> String? {
-        if name.contains("/") {
-            return access(name, X_OK) == 0 ? name : nil
-        }
-        for directory in Self.searchPath.split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
+        func isExecutableFile(_ path: String) -> Bool {
             var info = stat()
-            if stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 {
-                return candidate
-            }
+            return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
         }
-        return nil
+        if name.contains("/") {
+            return isExecutableFile(name) ? name : nil
+        }
+        return Self.searchPath.split(separator: ":").map { "\($0)/\(name)" }.first(where: isExecutableFile)
     }
 
     /// Runs `executable` and waits for it, at most `timeout`.

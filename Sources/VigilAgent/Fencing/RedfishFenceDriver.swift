@@ -219,6 +219,10 @@ public struct RedfishFenceDriver: FenceDriver {
             throw .misconfigured(
                 "redfish: `system` must be a path like /redfish/v1/Systems/1, got `\(self.settings.systemPath)`")
         }
+        guard !self.settings.resetType.isEmpty, self.settings.resetType.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            throw .misconfigured(
+                "redfish: `reset_type` must be a Redfish ResetType like ForceOff, got `\(self.settings.resetType)`")
+        }
         var path = self.settings.systemPath
         while path.count > 1, path.hasSuffix("/") { path.removeLast() }
         return base + path
