@@ -151,3 +151,25 @@ struct FencingFenceAgentTests {
         }
     }
 }
+
+extension FencingFenceAgentTests {
+    @Test func aHangingAgentIsKilledAtTheDeadlineAndReportedAsTimedOut() async throws {
+        let directory = try FencingComponents.makeDirectory()
+        defer { FencingComponents.removeDirectory(directory) }
+        // Like fence_redfish against a BMC that accepts the connection and never answers.
+        let agent = try FencingComponents.script(
+            "cat > /dev/null; echo $$ > '\(directory)/pid'; exec sleep 600", at: "\(directory)/fence_hangs")
+        try FencingComponents.write("Hang-Pw-99\n", to: "\(directory)/password")
+        let driver = FenceAgentDriver(
+            settings: FenceAgentSettings(agent: agent, options: ["ip": "10.0.1.11"], passwordFile: "\(directory)/password"))
+
+        let error = await #expect(throws: FenceError.self) {
+            try await driver.fence(FenceRequest(node: "compute-01", term: 1, timeout: .seconds(1)))
+        }
+
+        #expect(error?.isTimeout == true, "\(String(describing: error))")
+        #expect(error?.message.contains("fence_hangs off timed out after 1s and was killed") == true, "\(String(describing: error))")
+        let pid = Int32(try String(contentsOfFile: "\(directory)/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+        #expect(!FencingComponents.isAlive(pid))
+    }
+}
