@@ -100,8 +100,8 @@ enum ChildProcess {
     ///   - arguments: argv after the program name; must hold no secret.
     ///   - environment: the child's whole environment, added to `PATH` and `LC_ALL=C`
     ///     (so that messages we parse are in English).
-    ///   - input: written to the child's stdin, which is then closed; `nil` for
-    ///     /dev/null.
+    ///   - input: written to the child's stdin, which is then closed; `nil`: an
+    ///     empty stdin (closed at once).
     ///   - timeout: past this the process group is killed and the status is `.timedOut`.
     static func run(
         executable: String, arguments: [String] = [], environment: [String: String] = [:],

@@ -15,7 +15,9 @@ public struct FenceAgentSettings: Sendable, Equatable {
     public var options: [String: String] = [:]
     /// `password_file`: a file whose first line is the password, passed to the agent
     /// as `password=` on stdin (never on argv). Default none (agents that need no
-    /// password, or use `identity_file`).
+    /// password, or use `identity_file`). Note that some agents hand it on to a tool
+    /// of their own on *its* command line (fence_ipmilan runs `ipmitool -P ...`); for
+    /// IPMI prefer the `ipmitool` method, which uses `IPMI_PASSWORD`.
     public var passwordFile: String?
 
     /// - Parameters:

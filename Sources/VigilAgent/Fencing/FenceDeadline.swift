@@ -7,10 +7,14 @@ struct FenceDeadline: Sendable {
     let end: ContinuousClock.Instant
     let budget: Duration
 
-    init(after budget: Duration) {
+    /// - Parameters:
+    ///   - budget: how long from now.
+    ///   - reported: the budget named in messages, when it differs (a step deadline
+    ///     set a little before the caller's timeout names the caller's timeout).
+    init(after budget: Duration, reportedAs reported: Duration? = nil) {
         self.start = .now
         self.end = self.start + budget
-        self.budget = budget
+        self.budget = reported ?? budget
     }
 
     /// What is left, never negative.

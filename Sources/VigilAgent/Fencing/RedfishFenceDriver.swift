@@ -23,11 +23,11 @@ public struct RedfishFenceDriver: FenceDriver {
     }
 
     public func fence(_ request: FenceRequest) async throws(FenceError) -> FenceConfirmation {
-        let deadline = FenceDeadline(after: request.timeout)
+        let (guardDeadline, deadline) = Self.deadlines(request.timeout)
         let systemURL = try self.systemURL()
         let password = try FenceSecret.read(fromFile: self.settings.passwordFile, method: self.method)
         let where_ = self.place
-        return try await deadline.guarding(
+        return try await guardDeadline.guarding(
             onTimeout: { .timedOut("\(where_): no confirmation within \(request.timeout.fenceText); the BMC is slow or hangs") }
         ) { () async throws(FenceError) -> FenceConfirmation in
             try await self.withClient { client throws(FenceError) in
@@ -37,11 +37,11 @@ public struct RedfishFenceDriver: FenceDriver {
     }
 
     public func powerState(of node: String, timeout: Duration) async throws(FenceError) -> PowerState {
-        let deadline = FenceDeadline(after: timeout)
+        let (guardDeadline, deadline) = Self.deadlines(timeout)
         let systemURL = try self.systemURL()
         let password = try FenceSecret.read(fromFile: self.settings.passwordFile, method: self.method)
         let where_ = self.place
-        return try await deadline.guarding(
+        return try await guardDeadline.guarding(
             onTimeout: { .timedOut("\(where_): no PowerState within \(timeout.fenceText)") }
         ) { () async throws(FenceError) -> PowerState in
             try await self.withClient { client throws(FenceError) in
@@ -50,6 +50,13 @@ public struct RedfishFenceDriver: FenceDriver {
                         client: client, systemURL: systemURL, password: password, deadline: deadline))
             }
         }
+    }
+
+    /// The whole call is held to `timeout` by a hang guard; the steps work to a
+    /// deadline a little earlier (a tenth, at most 1 s), so that a BMC that stays On
+    /// is reported as such, with its last PowerState, rather than as a bare timeout.
+    private static func deadlines(_ timeout: Duration) -> (guard: FenceDeadline, steps: FenceDeadline) {
+        (FenceDeadline(after: timeout), FenceDeadline(after: timeout - min(.seconds(1), timeout / 10), reportedAs: timeout))
     }
 
     // MARK: - The fence
