@@ -474,7 +474,10 @@ private func withWatchdog<T>(
         let target = try SocketAddress(ipAddress: "127.0.0.1", port: Int(receiver.localAddress.port))
         try await withWatchdog([receiver]) {
             let idle = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(to: target).get()
-            try await idle.writeAndFlush(ByteBuffer(bytes: [0, 0, 0, 9, 1])).get()  // part of a frame, then silence
+            // Part of a frame, then silence. On a loaded machine this task may run only
+            // after the 50 ms read timeout has already closed the connection; then the
+            // write fails, and that is the same outcome.
+            try? await idle.writeAndFlush(ByteBuffer(bytes: [0, 0, 0, 9, 1])).get()
             try await idle.closeFuture.get()
         }
         #expect(receiver.stats.streamTimeouts == 1)
