@@ -103,7 +103,7 @@ public struct FenceAgentDriver: FenceDriver {
             return try await ChildProcess.run(
                 executable: executable, input: lines.joined(separator: "\n") + "\n", timeout: remaining)
         } catch {
-            throw .failed("\(self.method): \(error.description)")
+            throw .failed("\(self.method): \(password?.scrub(error.description) ?? error.description)")
         }
     }
 

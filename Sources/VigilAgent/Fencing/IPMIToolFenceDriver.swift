@@ -100,7 +100,7 @@ public struct IPMIToolFenceDriver: FenceDriver {
                 executable: executable, arguments: arguments + command,
                 environment: ["IPMI_PASSWORD": password.reveal], timeout: remaining)
         } catch {
-            throw .failed("\(self.place): \(error.description)")
+            throw .failed("\(self.place): \(password.scrub(error.description))")
         }
     }
 
