@@ -89,6 +89,24 @@ public struct FenceError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func failed(_ message: String) -> FenceError { .init(.failed, message) }
 
     public var isTimeout: Bool { self.kind == .timedOut }
+    /// Which kind of failure, for history, metrics labels and tests (`timeout` is also
+    /// `isTimeout`); the set may grow, so match with `default:`.
+    public var isUnreachable: Bool { self.kind == .unreachable }
+    public var isRefused: Bool { self.kind == .refused }
+    public var isNotConfirmed: Bool { self.kind == .notConfirmed }
+    public var isMisconfigured: Bool { self.kind == .misconfigured }
+    /// A bounded label for the kind: `unreachable`, `refused`, `not_confirmed`,
+    /// `timed_out`, `misconfigured`, `failed`.
+    public var kindLabel: String {
+        switch self.kind {
+        case .unreachable: "unreachable"
+        case .refused: "refused"
+        case .notConfirmed: "not_confirmed"
+        case .timedOut: "timed_out"
+        case .misconfigured: "misconfigured"
+        case .failed: "failed"
+        }
+    }
     public var description: String { self.message }
 }
 
