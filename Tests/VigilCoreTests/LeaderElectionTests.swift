@@ -17,16 +17,63 @@ struct LeaderElectionTests {
             canLead: true)
     }
 
-    /// Ticks `election` every 10 ms from `from` until it asks for votes; returns when.
+    /// Ticks `election` every 10 ms from `from` until it asks for pre-votes, grants
+    /// them from `b` and `c`, and returns when it then asked for votes.
     func standAt(_ election: inout LeaderElection, from: Instant, rng: inout DeterministicRNG) -> (Instant, [ElectionAction]) {
         var now = from
         while true {
             let actions = election.tick(now: now, view: self.view(), rng: &rng)
-            if actions.contains(where: { if case .send(.voteRequest, _) = $0 { true } else { false } }) {
-                return (now, actions)
+            if let proposed = actions.lazy.compactMap({ action -> UInt64? in
+                if case .send(.preVoteRequest(let term, _, _), _) = action { term } else { nil }
+            }).first {
+                #expect(election.role == .follower, "a pre-vote changes nothing yet")
+                #expect(election.term == proposed - 1)
+                _ = election.receive(
+                    .preVoteReply(term: proposed, granted: true), from: "b", now: now, view: self.view(), rng: &rng)
+                let stood = election.receive(
+                    .preVoteReply(term: proposed, granted: true), from: "c", now: now, view: self.view(), rng: &rng)
+                return (now, stood)
             }
             now = now + .milliseconds(10)
         }
+    }
+
+    @Test func aNodeWhosePreVoteIsRefusedNeverRaisesItsTerm() {
+        var rng = DeterministicRNG(seed: 11)
+        var election = LeaderElection(me: "a", settings: self.settings)
+        var now = Instant.zero
+        var asked = 0
+        while now < .zero + .seconds(20) {
+            for action in election.tick(now: now, view: self.view(), rng: &rng) {
+                if case .send(.preVoteRequest(let term, _, _), let to) = action {
+                    asked += 1
+                    _ = election.receive(
+                        .preVoteReply(term: term, granted: false), from: to, now: now, view: self.view(), rng: &rng)
+                }
+                #expect(!{ if case .send(.voteRequest, _) = action { true } else { false } }())
+            }
+            now = now + .milliseconds(10)
+        }
+        #expect(asked > 0)
+        #expect(election.term == 0)
+        #expect(election.role == .follower)
+    }
+
+    @Test func aVoterAnswersAPreVoteWithoutChangingItsState() {
+        var rng = DeterministicRNG(seed: 12)
+        var election = LeaderElection(me: "c", settings: self.settings)
+        let view = self.view("c")
+        let out = election.receive(
+            .preVoteRequest(term: 5, voters: view.votersDigest, count: 5), from: "a", now: .zero, view: view, rng: &rng)
+        #expect(out == [.send(.preVoteReply(term: 5, granted: true), to: "a")])
+        #expect(election.term == 0 && election.votedFor == nil)
+        // Promised to a live leader: no.
+        _ = election.receive(.heartbeat(term: 6, seq: 1), from: "b", now: .zero, view: view, rng: &rng)
+        let refused = election.receive(
+            .preVoteRequest(term: 7, voters: view.votersDigest, count: 5), from: "a", now: .zero + .seconds(1),
+            view: view, rng: &rng)
+        #expect(refused == [.send(.preVoteReply(term: 7, granted: false), to: "a")])
+        #expect(election.term == 6)
     }
 
     @Test func aCandidateWithVotesFromAMajorityLeadsAndSendsHeartbeats() {

@@ -103,6 +103,8 @@ private let sampleMessages: [(name: String, message: Message)] = [
     ("voteReply refused", .election(.voteReply(term: 0, granted: false))),
     ("heartbeat", .election(.heartbeat(term: 9, seq: .max))),
     ("heartbeatAck", .election(.heartbeatAck(term: 9, seq: 1))),
+    ("preVoteRequest", .election(.preVoteRequest(term: 4, voters: 7, count: 3))),
+    ("preVoteReply", .election(.preVoteReply(term: 4, granted: true))),
     ("sync digest only", .sync(Sync(digest: 0xDEAD_BEEF_0123_4567, replyWanted: true, state: nil))),
     ("sync with empty state", .sync(Sync(digest: 0, replyWanted: false, state: MembershipState(members: [])))),
     (
@@ -289,16 +291,16 @@ struct WireCodecTests {
         #expect(throws: WireError.unsupportedVersion) { try Packet(decoding: bytes) }
     }
 
-    @Test(arguments: [0, 11, 255] as [UInt8])
+    @Test(arguments: [0, 13, 255] as [UInt8])
     func unknownMessageTypesAreRejected(type: UInt8) {
         var bytes = Packet(sender: "a", message: .ack(seq: 1)).encoded()
         bytes[1] = type
         #expect(throws: WireError.unknownMessageType) { try Packet(decoding: bytes) }
     }
 
-    // The first number after the last assigned update type (6 `removed`; 7 and 8 are
-    // taken by the keyring record and key report).
-    @Test(arguments: [0, 9, 255] as [UInt8])
+    // The first number after the last assigned update type (6 `removed`, 7 keyring,
+    // 8 key report, 9 HA record).
+    @Test(arguments: [0, 10, 255] as [UInt8])
     func unknownUpdateTypesAreRejected(type: UInt8) {
         let packet = Packet(sender: "a", message: .ack(seq: 1), gossip: [.left(sampleDeparture)])
         var bytes = packet.encoded()

@@ -64,6 +64,12 @@ public struct LeaderElection: Sendable {
     var promisedUntil: Instant = .zero
     /// Follower or candidate: when to stand (again).
     var electionDeadline: Instant?
+    /// Pre-vote (Raft thesis §9.6): before raising its term a node asks whether the
+    /// voters *would* vote for it; only with a majority does it stand. A node cut off
+    /// from the leader for a moment thus never bumps the term and deposes a working
+    /// leader when it comes back.
+    var preVoting = false
+    var preVotes: Set<String> = []
     /// Candidate: the voters that granted, and when the request went out.
     var granted: Set<String> = []
     var requestSentAt: Instant = .zero
@@ -128,7 +134,7 @@ public struct LeaderElection: Sendable {
             }
             if now >= deadline && now >= self.promisedUntil {
                 if view.canStand && view.voters.contains(self.me) {
-                    self.stand(now: now, view: view, rng: &rng, actions: &actions)
+                    self.startPreVote(now: now, view: view, rng: &rng, actions: &actions)
                 } else {
                     if self.role == .candidate { self.role = .follower }
                     self.electionDeadline = now + self.randomTimeout(&rng)
@@ -157,6 +163,22 @@ public struct LeaderElection: Sendable {
                     self.becomeLeader(now: now, view: view, actions: &actions)
                 }
             }
+        case .preVoteRequest(let term, let digest, let count):
+            // Would this node vote for `from` in `term`? Answered without changing anything.
+            let leaseBlocks =
+                (self.role == .leader && self.leaseHeld(at: now, view: view))
+                || (now < self.promisedUntil && self.promisedTo != nil && self.promisedTo != from)
+            let sameVoters = digest == view.votersDigest && Int(count) == view.voters.count
+            let grant = !leaseBlocks && term > self.term && sameVoters && view.voters.contains(from)
+            actions.append(.send(.preVoteReply(term: term, granted: grant), to: from))
+        case .preVoteReply(let term, let granted):
+            if granted, self.preVoting, term == self.term + 1, view.voters.contains(from) {
+                self.preVotes.insert(from)
+                if self.preVotes.count >= view.majority {
+                    self.preVoting = false
+                    self.stand(now: now, view: view, rng: &rng, actions: &actions)
+                }
+            }
         case .heartbeat(let term, let seq):
             if term < self.term {
                 // A deposed leader: tell it the newer term.
@@ -175,6 +197,10 @@ public struct LeaderElection: Sendable {
                 self.heartbeatsSent = [:]
                 self.leader = from
                 actions.append(.leaderChanged(term: term, leader: from))
+            }
+            if self.preVoting {
+                self.preVoting = false
+                self.preVotes = []
             }
             self.promise(to: from, now: now, rng: &rng)
             actions.append(.send(.heartbeatAck(term: term, seq: seq), to: from))
@@ -227,6 +253,25 @@ public struct LeaderElection: Sendable {
         self.promisedTo = member
         self.promisedUntil = now + self.settings.leaseDuration
         self.electionDeadline = self.promisedUntil + self.randomTimeout(&rng)
+    }
+
+    mutating func startPreVote(
+        now: Instant, view: ElectionView, rng: inout DeterministicRNG, actions: inout [ElectionAction]
+    ) {
+        if self.role == .candidate { self.role = .follower }
+        self.preVoting = true
+        self.preVotes = [self.me]
+        self.electionDeadline = now + self.randomTimeout(&rng)
+        if self.preVotes.count >= view.majority {
+            self.preVoting = false
+            self.stand(now: now, view: view, rng: &rng, actions: &actions)
+            return
+        }
+        let request = ElectionMessage.preVoteRequest(
+            term: self.term + 1, voters: view.votersDigest, count: UInt32(view.voters.count))
+        for voter in view.reachableVoters where voter != self.me {
+            actions.append(.send(request, to: voter))
+        }
     }
 
     mutating func stand(now: Instant, view: ElectionView, rng: inout DeterministicRNG, actions: inout [ElectionAction]) {
@@ -388,6 +433,9 @@ public struct ElectionView: Sendable, Equatable {
 
 /// An election message (carried as a `Message` on the wire).
 public enum ElectionMessage: Equatable, Sendable {
+    /// Would you vote for me in `term`? (Changes nothing at the voter.)
+    case preVoteRequest(term: UInt64, voters: UInt64, count: UInt32)
+    case preVoteReply(term: UInt64, granted: Bool)
     /// Raft's RequestVote; `voters`/`count` identify the candidate's voter set.
     case voteRequest(term: UInt64, voters: UInt64, count: UInt32)
     case voteReply(term: UInt64, granted: Bool)

@@ -40,6 +40,8 @@ import VigilCrypto
 //   8  voteReply      u64 term, u8 granted (0 or 1)
 //   9  heartbeat      u64 term, u32 seq          -- the leader renews its lease
 //   10 heartbeatAck   u64 term, u32 seq
+//   11 preVoteRequest u64 term, u64 voters digest, u32 voter count
+//   12 preVoteReply   u64 term, u8 granted (0 or 1)
 //
 // Update types. Append-only, like message types.
 //   1  alive     member
@@ -125,6 +127,8 @@ public enum WireCodec {
         case voteReply = 8
         case heartbeat = 9
         case heartbeatAck = 10
+        case preVoteRequest = 11
+        case preVoteReply = 12
     }
 
     /// Update type numbers (append-only).
@@ -313,6 +317,8 @@ extension Message {
         case .election(.voteReply): .voteReply
         case .election(.heartbeat): .heartbeat
         case .election(.heartbeatAck): .heartbeatAck
+        case .election(.preVoteRequest): .preVoteRequest
+        case .election(.preVoteReply): .preVoteReply
         }
     }
 
@@ -329,9 +335,9 @@ extension Message {
             sync.encodedSize
         case .gossip:
             0
-        case .election(.voteRequest):
+        case .election(.voteRequest), .election(.preVoteRequest):
             8 + 8 + 4
-        case .election(.voteReply):
+        case .election(.voteReply), .election(.preVoteReply):
             8 + 1
         case .election(.heartbeat), .election(.heartbeatAck):
             8 + 4
@@ -397,11 +403,12 @@ extension WireWriter {
             self.write(sync)
         case .gossip:
             break
-        case .election(.voteRequest(let term, let voters, let count)):
+        case .election(.voteRequest(let term, let voters, let count)),
+            .election(.preVoteRequest(let term, let voters, let count)):
             self.writeUInt64(term)
             self.writeUInt64(voters)
             self.writeUInt32(count)
-        case .election(.voteReply(let term, let granted)):
+        case .election(.voteReply(let term, let granted)), .election(.preVoteReply(let term, let granted)):
             self.writeUInt64(term)
             self.writeUInt8(granted ? 1 : 0)
         case .election(.heartbeat(let term, let seq)), .election(.heartbeatAck(let term, let seq)):
@@ -446,6 +453,17 @@ extension WireReader {
         case .heartbeatAck:
             let term = try self.readUInt64()
             return .election(.heartbeatAck(term: term, seq: try self.readUInt32()))
+        case .preVoteRequest:
+            let term = try self.readUInt64()
+            let voters = try self.readUInt64()
+            return .election(.preVoteRequest(term: term, voters: voters, count: try self.readUInt32()))
+        case .preVoteReply:
+            let term = try self.readUInt64()
+            switch try self.readUInt8() {
+            case 0: return .election(.preVoteReply(term: term, granted: false))
+            case 1: return .election(.preVoteReply(term: term, granted: true))
+            default: throw .invalidFlags
+            }
         }
     }
 }
