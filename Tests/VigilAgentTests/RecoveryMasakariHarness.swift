@@ -1,0 +1,228 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+import NIOCore
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The real Masakari API (PyPI `masakari`, installed by
+/// `scripts/test-components-recovery.sh` in `<package root>/.build-venv-masakari`), run
+/// as in `shared/notes/real-components.md`: noauth2, `transport_url = fake:/`, SQLite,
+/// no engine, `notification_delay_max = 0`. Its host check asks Nova through Keystone:
+/// both are the Swift `OpenStackFake` of the test.
+///
+/// The database is made once per test run by `masakari-manage db sync` into a template
+/// directory; every test gets fresh copies of the two SQLite files (a segment with an
+/// unprocessed notification refuses later edits), its own free port, and its own
+/// `masakari-api` process, stopped afterwards.
+enum MasakariHarness {
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let venv = packageRoot.appendingPathComponent(".build-venv-masakari")
+    static let api = venv.appendingPathComponent("bin/masakari-api").path
+    static let manage = venv.appendingPathComponent("bin/masakari-manage").path
+
+    static var isInstalled: Bool {
+        FileManager.default.isExecutableFile(atPath: api) && FileManager.default.isExecutableFile(atPath: manage)
+    }
+
+    static let skipReason: Comment =
+        "the Masakari API is not installed at .build-venv-masakari: run `bash scripts/test-components-recovery.sh` (needs PyPI)"
+
+    /// The template database, made at most once per test process.
+    private static let template = TemplateDatabase()
+
+    /// Runs `body` with a running Masakari API at `http://127.0.0.1:PORT` whose host
+    /// check goes to `fake`.
+    static func withMasakari<T>(fake: OpenStackFake, _ body: (_ endpoint: String) async throws -> T) async throws -> T {
+        let templateDirectory = try await self.template.directory()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-masakari-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for file in ["masakari.db", "taskflow.db"] {
+            try FileManager.default.copyItem(
+                at: templateDirectory.appendingPathComponent(file), to: directory.appendingPathComponent(file))
+        }
+        let port = try await self.freePort()
+        let config = try self.writeConfig(in: directory, port: port, keystone: fake.authURL)
+        let process = try ChildProcess.start(
+            self.api, ["--config-file", config.path], output: directory.appendingPathComponent("api.out"))
+        do {
+            let endpoint = "http://127.0.0.1:\(port)"
+            try await self.waitUntilAnswering(endpoint, process: process, log: directory)
+            let result = try await body(endpoint)
+            await process.stop()
+            return result
+        } catch {
+            await process.stop()
+            throw error
+        }
+    }
+
+    /// Writes `masakari.conf` and a copy of `api-paste.ini` (healthcheck file moved out
+    /// of /etc/masakari) into `directory`.
+    static func writeConfig(in directory: URL, port: Int, keystone: String) throws -> URL {
+        let paste = try String(contentsOf: self.venv.appendingPathComponent("etc/masakari/api-paste.ini"), encoding: .utf8)
+            .replacingOccurrences(of: "/etc/masakari/healthcheck_disable", with: directory.appendingPathComponent("healthcheck_disable").path)
+        let pastePath = directory.appendingPathComponent("api-paste.ini")
+        try paste.write(to: pastePath, atomically: true, encoding: .utf8)
+        let dir = directory.path
+        let config = """
+            [DEFAULT]
+            auth_strategy = noauth2
+            transport_url = fake:/
+            masakari_api_listen = 127.0.0.1
+            masakari_api_listen_port = \(port)
+            masakari_api_workers = 1
+            state_path = \(dir)
+            log_dir = \(dir)
+            notification_delay_max = 0
+            os_privileged_user_name = vigil
+            os_privileged_user_password = correct horse battery staple
+            os_privileged_user_tenant = service
+            os_privileged_user_auth_url = \(keystone)
+            [keystone_authtoken]
+            auth_type = password
+            [wsgi]
+            api_paste_config = \(pastePath.path)
+            [database]
+            connection = sqlite:///\(dir)/masakari.db
+            [oslo_concurrency]
+            lock_path = \(dir)/locks
+            [taskflow]
+            connection = sqlite:///\(dir)/taskflow.db
+
+            """
+        let path = directory.appendingPathComponent("masakari.conf")
+        try config.write(to: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Polls `GET /` (the version document) until it answers 200; fails early if the
+    /// process exits, with the tail of its log.
+    static func waitUntilAnswering(_ endpoint: String, process: ChildProcess, log directory: URL) async throws {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(120) {
+            if let exit = process.exitStatus {
+                throw HarnessError("masakari-api exited with \(exit) before answering: \(self.logTail(directory))")
+            }
+            if await self.answers(endpoint) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HarnessError("masakari-api did not answer within 120 s (hang guard): \(self.logTail(directory))")
+    }
+
+    static func answers(_ url: String) async -> Bool {
+        let request = HTTPClientRequest(url: url + "/")
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return false }
+        _ = try? await response.body.collect(upTo: 1 << 20)
+        return response.status == .ok
+    }
+
+    static func logTail(_ directory: URL) -> String {
+        let files = ["api.out", "masakari-api.log", "sync.out"].map { directory.appendingPathComponent($0) }
+        let text = files.compactMap { try? String(contentsOf: $0, encoding: .utf8) }.joined(separator: "\n")
+        return String(text.suffix(1500))
+    }
+
+    /// A port that was free a moment ago (bound to 127.0.0.1:0 and closed again).
+    static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        return port
+    }
+
+    /// `masakari-manage db sync` once, into a directory kept for the test run.
+    actor TemplateDatabase {
+        private var made: Result<URL, HarnessError>?
+
+        func directory() async throws -> URL {
+            if let made { return try made.get() }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-masakari-template-\(getpid())")
+            try? FileManager.default.removeItem(at: directory)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let config = try MasakariHarness.writeConfig(in: directory, port: 1, keystone: "http://127.0.0.1:1/v3")
+            let sync = try ChildProcess.start(
+                MasakariHarness.manage, ["--config-file", config.path, "db", "sync"],
+                output: directory.appendingPathComponent("sync.out"))
+            let status = await sync.wait(atMost: .seconds(180))
+            let result: Result<URL, HarnessError>
+            if status == 0, FileManager.default.fileExists(atPath: directory.appendingPathComponent("masakari.db").path) {
+                result = .success(directory)
+            } else {
+                result = .failure(HarnessError("masakari-manage db sync failed (\(status.map(String.init) ?? "hung")): \(MasakariHarness.logTail(directory))"))
+            }
+            self.made = result
+            return try result.get()
+        }
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A child process of a test: started with its output to a file, stopped by pid.
+final class ChildProcess: Sendable {
+    private final class ExitBox: Sendable {
+        let status = Mutex<Int32?>(nil)
+    }
+
+    let pid: Int32
+    private let box: ExitBox
+
+    private init(pid: Int32, box: ExitBox) {
+        self.pid = pid
+        self.box = box
+    }
+
+    var exitStatus: Int32? { self.box.status.withLock { $0 } }
+
+    static func start(_ path: String, _ arguments: [String], output: URL) throws -> ChildProcess {
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = handle
+        process.standardError = handle
+        let box = ExitBox()
+        process.terminationHandler = { finished in
+            let status = finished.terminationStatus
+            box.status.withLock { $0 = status }
+        }
+        try process.run()
+        try? handle.close()
+        return ChildProcess(pid: process.processIdentifier, box: box)
+    }
+
+    /// The exit status, or `nil` if it did not exit within `limit` (polled: a hang guard).
+    func wait(atMost limit: Duration) async -> Int32? {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < limit {
+            if let status = self.exitStatus { return status }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return self.exitStatus
+    }
+
+    /// SIGTERM (masakari-api's parent then stops its worker), SIGKILL after 10 s.
+    func stop() async {
+        guard self.exitStatus == nil else { return }
+        kill(self.pid, SIGTERM)
+        if await self.wait(atMost: .seconds(10)) == nil {
+            kill(self.pid, SIGKILL)
+            _ = await self.wait(atMost: .seconds(5))
+        }
+    }
+}
