@@ -14,11 +14,13 @@ import Musl
 /// The real Masakari API (PyPI `masakari`, installed by
 /// `scripts/test-components-recovery.sh` in `<package root>/.build-venv-masakari`), run
 /// as in `shared/notes/real-components.md`: noauth2, `transport_url = fake:/`, SQLite,
-/// no engine, `notification_delay_max = 0`. Its host check asks Nova through Keystone:
+/// no engine, `notification_delay_max = 0`; `keep_alive = false` and
+/// `graceful_shutdown_timeout = 2` so that SIGTERM does not wait on the tests' pooled
+/// connections. Its host check asks Nova through Keystone:
 /// both are the Swift `OpenStackFake` of the test.
 ///
-/// The database is made once per test run by `masakari-manage db sync` into a template
-/// directory; every test gets fresh copies of the two SQLite files (a segment with an
+/// The database schema is made once per venv by `masakari-manage db sync` into a
+/// template directory inside the venv; every test gets fresh copies of the two SQLite files (a segment with an
 /// unprocessed notification refuses later edits), its own free port, and its own
 /// `masakari-api` process, stopped afterwards.
 enum MasakariHarness {
@@ -83,6 +85,7 @@ enum MasakariHarness {
             state_path = \(dir)
             log_dir = \(dir)
             notification_delay_max = 0
+            graceful_shutdown_timeout = 2
             os_privileged_user_name = vigil
             os_privileged_user_password = correct horse battery staple
             os_privileged_user_tenant = service
@@ -91,6 +94,7 @@ enum MasakariHarness {
             auth_type = password
             [wsgi]
             api_paste_config = \(pastePath.path)
+            keep_alive = false
             [database]
             connection = sqlite:///\(dir)/masakari.db
             [oslo_concurrency]
@@ -140,28 +144,51 @@ enum MasakariHarness {
         return port
     }
 
-    /// `masakari-manage db sync` once, into a directory kept for the test run.
+    /// `masakari-manage db sync` once per venv: the schema is kept in
+    /// `.build-venv-masakari/vigil-db-template` (made in a scratch directory, then
+    /// renamed into place, so concurrent test runs never see half a template).
     actor TemplateDatabase {
         private var made: Result<URL, HarnessError>?
 
         func directory() async throws -> URL {
             if let made { return try made.get() }
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-masakari-template-\(getpid())")
-            try? FileManager.default.removeItem(at: directory)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let config = try MasakariHarness.writeConfig(in: directory, port: 1, keystone: "http://127.0.0.1:1/v3")
-            let sync = try ChildProcess.start(
-                MasakariHarness.manage, ["--config-file", config.path, "db", "sync"],
-                output: directory.appendingPathComponent("sync.out"))
-            let status = await sync.wait(atMost: .seconds(180))
-            let result: Result<URL, HarnessError>
-            if status == 0, FileManager.default.fileExists(atPath: directory.appendingPathComponent("masakari.db").path) {
-                result = .success(directory)
-            } else {
-                result = .failure(HarnessError("masakari-manage db sync failed (\(status.map(String.init) ?? "hung")): \(MasakariHarness.logTail(directory))"))
-            }
+            let result = await self.make()
             self.made = result
             return try result.get()
+        }
+
+        private func make() async -> Result<URL, HarnessError> {
+            let final = MasakariHarness.venv.appendingPathComponent("vigil-db-template")
+            let complete = { (directory: URL) in
+                ["masakari.db", "taskflow.db"].allSatisfy {
+                    FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path)
+                }
+            }
+            if complete(final) { return .success(final) }
+            let scratch = MasakariHarness.venv.appendingPathComponent("vigil-db-template-\(getpid())-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            do {
+                try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+                let config = try MasakariHarness.writeConfig(in: scratch, port: 1, keystone: "http://127.0.0.1:1/v3")
+                let sync = try ChildProcess.start(
+                    MasakariHarness.manage, ["--config-file", config.path, "db", "sync"],
+                    output: scratch.appendingPathComponent("sync.out"))
+                let status = await sync.wait(atMost: .seconds(180))
+                guard status == 0, complete(scratch) else {
+                    if status == nil { await sync.stop() }
+                    return .failure(HarnessError(
+                        "masakari-manage db sync failed (\(status.map(String.init) ?? "hung")): \(MasakariHarness.logTail(scratch))"))
+                }
+                for name in ["masakari.conf", "api-paste.ini", "sync.out"] {
+                    try? FileManager.default.removeItem(at: scratch.appendingPathComponent(name))
+                }
+                if rename(scratch.path, final.path) != 0 && !complete(final) {
+                    return .failure(HarnessError("cannot move the Masakari template database to \(final.path)"))
+                }
+                return .success(final)
+            } catch {
+                return .failure(HarnessError("cannot prepare the Masakari template database: \(error)"))
+            }
         }
     }
 }

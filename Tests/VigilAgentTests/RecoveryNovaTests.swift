@@ -43,7 +43,7 @@ struct RecoveryNovaTests {
     }
 
     @Test func everyServerOfTheFailedHostIsEvacuatedOnceWithBoundedConcurrency() async throws {
-        try await withOpenStackFake({ $0.evacuateDelay = .milliseconds(150) }) { fake in
+        try await withOpenStackFake({ $0.evacuateDelay = .milliseconds(300) }) { fake in
             fake.addHost("compute-1", servers: Self.servers(11, on: "compute-1"))
             fake.addHost("compute-2", servers: Self.servers(2, on: "compute-2", prefix: "other"))
 
@@ -148,6 +148,9 @@ struct RecoveryNovaTests {
         try await withOpenStackFake({ state in
             state.revokeTokensAfterEvacuations = 3
             state.evacuateDelay = .milliseconds(50)
+            // Re-authentication takes a while, so that the other evacuations in flight
+            // meet their 401 while it runs: they must wait for it, not authenticate too.
+            state.authDelay = .milliseconds(300)
         }) { fake in
             fake.addHost("compute-1", servers: Self.servers(10, on: "compute-1"))
 

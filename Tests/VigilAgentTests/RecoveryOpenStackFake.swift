@@ -44,6 +44,8 @@ final class OpenStackFake: Sendable {
         var project = "service"
         var tokens: [String: Date] = [:]
         var tokenLifetime: TimeInterval = 3600
+        /// How long Keystone takes to issue a token (to let concurrent 401s pile up).
+        var authDelay: TimeAmount? = nil
         var authentications = 0
         var services: [Service] = []
         var servers: [String: Server] = [:]
@@ -236,7 +238,9 @@ final class OpenStackFake: Sendable {
                 "catalog": catalog,
             ]
         ]
-        return Self.json(.created, body, headers: [("X-Subject-Token", token)])
+        var response = Self.json(.created, body, headers: [("X-Subject-Token", token)])
+        response.delay = state.authDelay
+        return response
     }
 
     /// The microversion a request asked for (2.1 when none).
