@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Testing
+import VigilAgent
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -53,16 +54,17 @@ enum MasakariHarness {
         }
         let port = try await self.freePort()
         let config = try self.writeConfig(in: directory, port: port, keystone: fake.authURL)
-        let process = try ChildProcess.start(
-            self.api, ["--config-file", config.path], output: directory.appendingPathComponent("api.out"))
+        let process = try ChildProcess.spawn(
+            self.api, arguments: ["--config-file", config.path], environment: ProcessInfo.processInfo.environment,
+            output: directory.appendingPathComponent("api.out").path)
         do {
             let endpoint = "http://127.0.0.1:\(port)"
             try await self.waitUntilAnswering(endpoint, process: process, log: directory)
             let result = try await body(endpoint)
-            await process.stop()
+            await process.stop(grace: .seconds(10))
             return result
         } catch {
-            await process.stop()
+            await process.stop(grace: .seconds(10))
             throw error
         }
     }
@@ -113,8 +115,8 @@ enum MasakariHarness {
     static func waitUntilAnswering(_ endpoint: String, process: ChildProcess, log directory: URL) async throws {
         let started = ContinuousClock.now
         while ContinuousClock.now - started < .seconds(120) {
-            if let exit = process.exitStatus {
-                throw HarnessError("masakari-api exited with \(exit) before answering: \(self.logTail(directory))")
+            if let exit = process.poll() {
+                throw HarnessError("masakari-api ended (\(exit)) before answering: \(self.logTail(directory))")
             }
             if await self.answers(endpoint) { return }
             try await Task.sleep(for: .milliseconds(100))
@@ -170,14 +172,14 @@ enum MasakariHarness {
             do {
                 try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
                 let config = try MasakariHarness.writeConfig(in: scratch, port: 1, keystone: "http://127.0.0.1:1/v3")
-                let sync = try ChildProcess.start(
-                    MasakariHarness.manage, ["--config-file", config.path, "db", "sync"],
-                    output: scratch.appendingPathComponent("sync.out"))
+                let sync = try ChildProcess.spawn(
+                    MasakariHarness.manage, arguments: ["--config-file", config.path, "db", "sync"],
+                    environment: ProcessInfo.processInfo.environment, output: scratch.appendingPathComponent("sync.out").path)
                 let status = await sync.wait(atMost: .seconds(180))
-                guard status == 0, complete(scratch) else {
-                    if status == nil { await sync.stop() }
+                guard status == .exited(0), complete(scratch) else {
+                    if status == nil { await sync.stop(grace: .seconds(2)) }
                     return .failure(HarnessError(
-                        "masakari-manage db sync failed (\(status.map(String.init) ?? "hung")): \(MasakariHarness.logTail(scratch))"))
+                        "masakari-manage db sync failed (\(status.map { "\($0)" } ?? "hung")): \(MasakariHarness.logTail(scratch))"))
                 }
                 for name in ["masakari.conf", "api-paste.ini", "sync.out"] {
                     try? FileManager.default.removeItem(at: scratch.appendingPathComponent(name))
@@ -196,60 +198,4 @@ enum MasakariHarness {
 struct HarnessError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A child process of a test: started with its output to a file, stopped by pid.
-final class ChildProcess: Sendable {
-    private final class ExitBox: Sendable {
-        let status = Mutex<Int32?>(nil)
-    }
-
-    let pid: Int32
-    private let box: ExitBox
-
-    private init(pid: Int32, box: ExitBox) {
-        self.pid = pid
-        self.box = box
-    }
-
-    var exitStatus: Int32? { self.box.status.withLock { $0 } }
-
-    static func start(_ path: String, _ arguments: [String], output: URL) throws -> ChildProcess {
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handle
-        process.standardError = handle
-        let box = ExitBox()
-        process.terminationHandler = { finished in
-            let status = finished.terminationStatus
-            box.status.withLock { $0 = status }
-        }
-        try process.run()
-        try? handle.close()
-        return ChildProcess(pid: process.processIdentifier, box: box)
-    }
-
-    /// The exit status, or `nil` if it did not exit within `limit` (polled: a hang guard).
-    func wait(atMost limit: Duration) async -> Int32? {
-        let started = ContinuousClock.now
-        while ContinuousClock.now - started < limit {
-            if let status = self.exitStatus { return status }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return self.exitStatus
-    }
-
-    /// SIGTERM (masakari-api's parent then stops its worker), SIGKILL after 10 s.
-    func stop() async {
-        guard self.exitStatus == nil else { return }
-        kill(self.pid, SIGTERM)
-        if await self.wait(atMost: .seconds(10)) == nil {
-            kill(self.pid, SIGKILL)
-            _ = await self.wait(atMost: .seconds(5))
-        }
-    }
 }

@@ -45,17 +45,45 @@ struct RecoveryScriptTests {
         }
     }
 
-    @Test func scriptPastTheTimeoutIsKilled() async throws {
-        try await Self.withScript(#"echo $$ > "$(dirname "$0")/pid"; trap '' TERM; echo started; while true; do sleep 1; done"#) { path, directory in
+    /// Whether `pid` is gone (or a zombie waiting for a reaper that is not ours).
+    static func isGone(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return true }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true
+    }
+
+    static func pid(in file: URL) throws -> Int32 {
+        let text = try String(contentsOf: file, encoding: .utf8)
+        return try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
+    @Test func scriptIgnoringSIGTERMIsKilledAtTheTimeoutWithWhatItStarted() async throws {
+        let script = #"d=$(dirname "$0"); trap '' TERM; sleep 300 & echo $! > "$d/child"; echo $$ > "$d/pid"; echo started; while true; do sleep 1; done"#
+        try await Self.withScript(script) { path, directory in
             let driver = ScriptRecoveryDriver(settings: .init(path: path, killGrace: .milliseconds(300)), logger: Logger(label: "test"))
             var request = Self.request
             request.timeout = .milliseconds(700)
             let error = try await #require(throws: RecoveryError.self) { try await driver.recover(request) }
-            #expect(error.message.hasPrefix("script: \(path) did not finish within 0.7 seconds for compute-4 and was killed"))
+            #expect(error == .timedOut("script: \(path) did not finish within 0.7 seconds for compute-4 and was killed; last output: started"))
+            let pid = try Self.pid(in: directory.appendingPathComponent("pid"))
+            let child = try Self.pid(in: directory.appendingPathComponent("child"))
+            #expect(Self.isGone(pid), "the script (pid \(pid)) still runs")
+            #expect(Self.isGone(child), "the script's child (pid \(child)) still runs")
+        }
+    }
+
+    @Test func scriptPastTheTimeoutGetsSIGTERMFirst() async throws {
+        // The agent's threads block SIGTERM; a child spawned with that mask would never
+        // see it. This script records the signal and exits.
+        let script = #"d=$(dirname "$0"); trap 'echo TERM > "$d/signal"; exit 0' TERM; echo waiting; while true; do sleep 0.1; done"#
+        try await Self.withScript(script) { path, directory in
+            let driver = ScriptRecoveryDriver(settings: .init(path: path, killGrace: .seconds(20)), logger: Logger(label: "test"))
+            var request = Self.request
+            request.timeout = .milliseconds(500)
+            let error = try await #require(throws: RecoveryError.self) { try await driver.recover(request) }
             #expect(error == .timedOut(error.message))
-            let pidText = try String(contentsOf: directory.appendingPathComponent("pid"), encoding: .utf8)
-            let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
-            #expect(kill(pid, 0) != 0, "the script (pid \(pid)) still runs")
+            let signal = try String(contentsOf: directory.appendingPathComponent("signal"), encoding: .utf8)
+            #expect(signal == "TERM\n")
         }
     }
 

@@ -13,11 +13,12 @@ import Darwin
 ///
 /// The program runs with the agent's environment plus `VIGIL_NODE` (the fenced node),
 /// `VIGIL_TERM` (the leader's term) and `VIGIL_FENCED_AT` (ISO 8601 UTC, the same on
-/// every retry, usable as an idempotency key), stdin from /dev/null, stdout and stderr
-/// to a temporary file whose last line is reported. Exit 0 is done; any other exit, or a
-/// signal, is a failure; past the request's timeout it is sent SIGTERM (its process
-/// group, when it leads one), then SIGKILL after `killGrace`, and the call throws
-/// `RecoveryError.timedOut`. Like every recovery, it runs only for a fenced node.
+/// every retry, usable as an idempotency key), in a process group of its own (see
+/// `ChildProcess`), stdin from /dev/null, stdout and stderr to a temporary file whose
+/// last line is reported. Exit 0 is done; any other exit, or a signal, is a failure;
+/// past the request's timeout its group gets SIGTERM, then SIGKILL after `killGrace`,
+/// and the call throws `RecoveryError.timedOut`. Like every recovery, it runs only for
+/// a fenced node.
 public struct ScriptRecoveryDriver: RecoveryDriver {
     public struct Settings: Sendable, Equatable {
         /// Absolute path of the executable.
@@ -50,105 +51,53 @@ public struct ScriptRecoveryDriver: RecoveryDriver {
         }
         let output = FileManager.default.temporaryDirectory
             .appendingPathComponent("vigil-recovery-\(UUID().uuidString).log")
-        guard FileManager.default.createFile(atPath: output.path, contents: nil),
-            let outputHandle = try? FileHandle(forWritingTo: output)
-        else {
-            throw .failed("script: cannot create a temporary file for the output of \(path)")
-        }
-        defer {
-            try? outputHandle.close()
-            try? FileManager.default.removeItem(at: output)
-        }
+        defer { try? FileManager.default.removeItem(at: output) }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = self.settings.arguments
         var environment = ProcessInfo.processInfo.environment
         environment["VIGIL_NODE"] = request.node
         environment["VIGIL_TERM"] = String(request.term)
         environment["VIGIL_FENCED_AT"] = MasakariRecoveryDriver.generatedTime(request.fencedAt)
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = outputHandle
-        process.standardError = outputHandle
-
-        let (exits, exited) = AsyncStream<Exit>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        process.terminationHandler = { finished in
-            exited.yield(Exit(status: finished.terminationStatus, signalled: finished.terminationReason == .uncaughtSignal))
-            exited.finish()
+        var spawned: ChildProcess?
+        for attempt in 1...20 {
+            do {
+                spawned = try ChildProcess.spawn(path, arguments: self.settings.arguments, environment: environment, output: output.path)
+                break
+            } catch where error.isTextFileBusy && attempt < 20 {
+                try? await Task.sleep(for: .milliseconds(50))
+            } catch {
+                throw .failed("script: \(error.description)")
+            }
         }
-        do {
-            try process.run()
-        } catch {
-            throw .failed("script: cannot start \(path): \(error)")
-        }
-        let pid = process.processIdentifier
+        guard let child = spawned else { throw .failed("script: cannot start \(path)") }
         let timeout = request.timeout
-        let grace = self.settings.killGrace
-
-        // Either the exit comes first, or the timer does and we stop the child, then
-        // still wait for its exit so that it is reaped before we return.
-        let outcome: (exit: Exit?, timedOut: Bool) = await withTaskGroup(of: Exit?.self) { group in
-            group.addTask {
-                for await exit in exits { return exit }
-                return nil
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            if let first {
-                group.cancelAll()
-                return (first, false)
-            }
-            Self.signal(pid, SIGTERM)
-            group.addTask {
-                try? await Task.sleep(for: grace)
-                if !Task.isCancelled { Self.signal(pid, SIGKILL) }
-                return nil
-            }
-            var exit: Exit?
-            while let next = await group.next() {
-                if let next {
-                    exit = next
-                    group.cancelAll()
-                }
-            }
-            return (exit, true)
+        let finished = await child.wait(atMost: timeout)
+        let outcome: (exit: ChildProcess.Exit?, timedOut: Bool)
+        if let finished {
+            outcome = (finished, false)
+        } else {
+            // Past the deadline (or cancelled): stop it and its group, and reap it.
+            outcome = (await child.stop(grace: self.settings.killGrace), true)
         }
+        let pid = child.pid
 
         let lastLine = Self.lastLine(of: output)
         if outcome.timedOut {
             throw .timedOut(
                 "script: \(path) did not finish within \(timeout) for \(request.node) and was killed\(lastLine.map { "; last output: \($0)" } ?? "")")
         }
-        guard let exit = outcome.exit else {
+        switch outcome.exit {
+        case nil:
             throw .failed("script: lost track of \(path) (pid \(pid))")
-        }
-        if exit.signalled {
-            throw .failed("script: \(path) was killed by signal \(exit.status) for \(request.node)\(lastLine.map { "; last output: \($0)" } ?? "")")
-        }
-        guard exit.status == 0 else {
+        case .signalled(let signal):
+            throw .failed("script: \(path) was killed by signal \(signal) for \(request.node)\(lastLine.map { "; last output: \($0)" } ?? "")")
+        case .exited(let status) where status != 0:
             throw .failed(
-                "script: \(path) exited with \(exit.status) for \(request.node)\(lastLine.map { ": \($0)" } ?? ""); fix the script or recover by hand")
+                "script: \(path) exited with \(status) for \(request.node)\(lastLine.map { ": \($0)" } ?? ""); fix the script or recover by hand")
+        case .exited:
+            break
         }
         self.logger.info("recovery script succeeded", metadata: ["ha.node": "\(request.node)", "ha.term": "\(request.term)"])
         return RecoveryOutcome(method: self.method, detail: "\(path) exited 0\(lastLine.map { ": \($0)" } ?? "")")
-    }
-
-    private struct Exit: Sendable {
-        var status: Int32
-        var signalled: Bool
-    }
-
-    /// Signals the child's process group if it leads one, else just the child.
-    private static func signal(_ pid: Int32, _ signal: Int32) {
-        if getpgid(pid) == pid {
-            kill(-pid, signal)
-        } else {
-            kill(pid, signal)
-        }
     }
 
     /// The last non-empty line of the output, at most 300 characters.
