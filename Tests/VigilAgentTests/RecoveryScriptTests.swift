@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import VigilAgent
@@ -52,6 +54,17 @@ struct RecoveryScriptTests {
         return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true
     }
 
+    /// Polls until `pid` is gone (a SIGKILLed process ends a moment after the signal);
+    /// `false` if it still runs after 10 s, a hang guard.
+    static func becomesGone(_ pid: Int32) async -> Bool {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(10) {
+            if Self.isGone(pid) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return Self.isGone(pid)
+    }
+
     static func pid(in file: URL) throws -> Int32 {
         let text = try String(contentsOf: file, encoding: .utf8)
         return try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -68,7 +81,7 @@ struct RecoveryScriptTests {
             let pid = try Self.pid(in: directory.appendingPathComponent("pid"))
             let child = try Self.pid(in: directory.appendingPathComponent("child"))
             #expect(Self.isGone(pid), "the script (pid \(pid)) still runs")
-            #expect(Self.isGone(child), "the script's child (pid \(child)) still runs")
+            #expect(await Self.becomesGone(child), "the script's child (pid \(child)) still runs")
         }
     }
 
@@ -84,6 +97,21 @@ struct RecoveryScriptTests {
             #expect(error == .timedOut(error.message))
             let signal = try String(contentsOf: directory.appendingPathComponent("signal"), encoding: .utf8)
             #expect(signal == "TERM\n")
+        }
+    }
+
+    @Test func scriptInheritsNoSocketOfTheAgent() async throws {
+        // SwiftNIO's sockets are not close-on-exec: without closing them in the child, a
+        // script would hold the agent's listening sockets open.
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { listener.close(promise: nil) }
+        try await Self.withScript(#"ls -l /proc/$$/fd > "$(dirname "$0")/fds""#) { path, directory in
+            let driver = ScriptRecoveryDriver(settings: .init(path: path), logger: Logger(label: "test"))
+            _ = try await driver.recover(Self.request)
+            let descriptors = try String(contentsOf: directory.appendingPathComponent("fds"), encoding: .utf8)
+            #expect(descriptors.contains("/dev/null"), "the listing is not the script's descriptors: \(descriptors)")
+            #expect(!descriptors.contains("socket:"), "the script inherited sockets: \(descriptors)")
         }
     }
 

@@ -14,8 +14,8 @@ import Darwin
 /// mask, and the agent's threads block SIGTERM and SIGINT (signal handling runs on its
 /// own thread): such a child could never be stopped with SIGTERM. Here the child gets an
 /// empty mask and default dispositions for the usual signals, its own process group (so
-/// a stop reaches what it started too), stdin from /dev/null, and stdout and stderr
-/// into one file.
+/// a stop reaches what it started too), stdin from /dev/null, stdout and stderr into
+/// one file, and no other descriptor of the agent (glibc's `addclosefrom_np`).
 public struct ChildProcess: Sendable {
     /// How a child ended.
     public enum Exit: Sendable, Equatable {
@@ -37,6 +37,11 @@ public struct ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of ours may live on in the child: SwiftNIO opens its sockets
+        // without close-on-exec on Linux, so gossip sockets, the control socket and
+        // HTTP connections would be inherited, and a listening socket the child holds
+        // keeps accepting after the agent closed it.
+        Self.closeInheritedDescriptors(&actions)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -66,6 +71,22 @@ public struct ChildProcess: Sendable {
             throw Failure("cannot start \(path): \(String(cString: strerror(status)))", code: status)
         }
         return ChildProcess(pid: pid)
+    }
+
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+
+    /// Adds "close every descriptor from 3 up" to `actions`: glibc's
+    /// `posix_spawn_file_actions_addclosefrom_np` (2.34+; looked up at run time, as the
+    /// Swift module does not export it), else one close per descriptor open now.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            let addCloseFrom = unsafeBitCast(symbol, to: AddCloseFrom.self)
+            if addCloseFrom(&actions, 3) == 0 { return }
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for descriptor in open.compactMap({ Int32($0) }) where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
     }
 
     /// Sends `signal` to the child's process group (the child and what it started).
