@@ -11,7 +11,8 @@ import NIOCore
 /// once, not once each (`invalidate(_:)` forgets only the token that was refused).
 ///
 /// Secrets (the password or application-credential secret, and every token) are never
-/// logged and never put in an error; `redact(_:)` removes them from server text.
+/// logged and never put in an error; `knownSecrets()` lists them so that server text
+/// quoted in an error can be scrubbed (`OpenStackResponse.faultMessage(redacting:)`).
 actor KeystoneAuth {
     let settings: KeystoneSettings
     private let http: OpenStackHTTP
@@ -20,8 +21,6 @@ actor KeystoneAuth {
     private var waiters: [CheckedContinuation<KeystoneToken, any Error>]?
     /// Every secret this actor has seen, to scrub them from server messages.
     private var secrets: [String] = []
-    /// How many times Keystone was asked for a token (for tests and `vigil history`).
-    private(set) var authentications = 0
 
     init(settings: KeystoneSettings, http: OpenStackHTTP, logger: Logger) {
         self.settings = settings
@@ -74,15 +73,6 @@ actor KeystoneAuth {
         }
     }
 
-    /// `text` with every secret seen so far replaced by `<redacted>`.
-    func redact(_ text: String) -> String {
-        var text = text
-        for secret in self.secrets where !secret.isEmpty {
-            text = text.replacingOccurrences(of: secret, with: "<redacted>")
-        }
-        return text
-    }
-
     /// The secrets seen so far, for `OpenStackResponse.faultMessage(redacting:)`.
     func knownSecrets() -> [String] { self.secrets }
 
@@ -123,7 +113,6 @@ actor KeystoneAuth {
             throw .failed("keystone: could not encode the authentication request")
         }
         let url = self.authURL + "/auth/tokens"
-        self.authentications += 1
         let response = try await self.http.send(.POST, url, json: json, service: "keystone", deadline: deadline)
         let explanation = response.faultMessage(redacting: self.secrets)
         switch response.status {

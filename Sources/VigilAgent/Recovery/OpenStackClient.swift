@@ -89,14 +89,6 @@ struct OpenStackClient: Sendable {
         }
     }
 
-    /// The base URL the service is called at (for messages), if known without a request.
-    var configuredEndpoint: String? {
-        switch self.access {
-        case .noauth(let endpoint, _): endpoint
-        case .keystone(_, let endpoint): endpoint
-        }
-    }
-
     private func endpoint(in token: KeystoneToken, override: String?) throws(RecoveryError) -> String {
         if let override { return override }
         guard let settings = self.keystone?.settings else { throw .misconfigured("\(self.service): no Keystone settings") }
