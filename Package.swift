@@ -91,6 +91,7 @@ let package = Package(
                 // Fencing tests read the Redfish emulator's state directly.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
     ],

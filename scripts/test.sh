@@ -7,6 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 bash scripts/test-components.sh  # fence agents, ipmitool, Redfish/IPMI emulators for the fencing tests
+bash scripts/test-components-recovery.sh   # Masakari API venv for the recovery tests
 swift build --build-tests
 swift test --skip-build
 fuzz_seconds=${VIGIL_FUZZ_SECONDS:-30}
