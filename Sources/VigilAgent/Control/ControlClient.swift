@@ -205,7 +205,7 @@ public struct ControlClient: Sendable {
                 .connect(unixDomainSocketPath: self.path) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try Connection(wrappingChannelSynchronously: channel)
+                        return try Connection.closingOnDeinit(channel)
                     }
                 }
         } catch {

@@ -85,7 +85,7 @@ public final class ControlServer: Service, Sendable {
                         // answer streams, so that a client going away would go unnoticed.
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                             withPipeliningAssistance: false, withErrorHandling: true)
-                        return try Connection(wrappingChannelSynchronously: channel)
+                        return try Connection.closingOnDeinit(channel)
                     }
                 }
         } catch {

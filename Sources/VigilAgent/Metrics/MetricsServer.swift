@@ -60,7 +60,7 @@ public final class MetricsServer: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                             withPipeliningAssistance: false, withErrorHandling: true)
-                        return try Connection(wrappingChannelSynchronously: channel)
+                        return try Connection.closingOnDeinit(channel)
                     }
                 }
         } catch let error as IOError {
