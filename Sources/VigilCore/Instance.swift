@@ -87,7 +87,7 @@ public struct Instance: Sendable {
     var nextHACheckAt: Instant = .zero
     /// The sorted voter names of the quorum denominator and their digest, rebuilt
     /// when membership changes (`denominatorDirty`).
-    var denominator: (voters: [String], digest: UInt64, reachable: [String]) = ([], 0, [])
+    var denominator: (voters: [String], set: Set<String>, digest: UInt64, reachable: [String]) = ([], [], 0, [])
     var denominatorDirty = true
 
     var now: Instant = .zero

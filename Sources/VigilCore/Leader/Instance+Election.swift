@@ -17,12 +17,12 @@ extension Instance {
             }
             voters.sort()
             let reachable = voters.filter { $0 == self.me.name || self.entries[$0]?.member.status.isLive == true }
-            self.denominator = (voters, ElectionView.digest(of: voters), reachable)
+            self.denominator = (voters, Set(voters), ElectionView.digest(of: voters), reachable)
         }
         let healthy = self.health.score <= self.configuration.lifeguard.voteHealthLimit
         let alive = self.started && !self.hasLeft && self.ownCertificate == nil
         return ElectionView(
-            voters: self.denominator.voters, digest: self.denominator.digest,
+            voters: self.denominator.voters, voterSet: self.denominator.set, digest: self.denominator.digest,
             reachableVoters: self.denominator.reachable, heartbeatTargets: self.liveOthers,
             canStand: alive && healthy && !self.isolated, canLead: alive)
     }
