@@ -153,7 +153,7 @@ $vigil members --control "$(sock node-1)"
 echo; echo "== vigil explain $victim (on node-1)"
 $vigil explain --control "$(sock node-1)" "$victim"
 until_ok 30 has_leader || { echo "demo: no leader after the crash" >&2; exit 1; }
-echo; echo "== vigil leader (on node-1): a crashed leader is replaced in a higher term"
+echo; echo "== vigil leader (on node-1) after the crash (had $victim led, a new leader would hold a higher term)"
 $vigil leader --control "$(sock node-1)"
 
 echo; echo "== restarting $victim from its data directory, no --join"
