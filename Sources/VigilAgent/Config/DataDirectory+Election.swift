@@ -4,9 +4,7 @@ import VigilCore
 extension DataDirectory {
     public static let electionFileName = "election.json"
 
-    public var electionPath: String {
-        self.path.hasSuffix("/") ? "\(self.path)\(Self.electionFileName)" : "\(self.path)/\(Self.electionFileName)"
-    }
+    public var electionPath: String { self.file(Self.electionFileName) }
 
     /// Writes the election's term and vote durably (fsync, atomic rename) before the
     /// vote it records may leave this node.

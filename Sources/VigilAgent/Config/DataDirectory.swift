@@ -211,7 +211,7 @@ public struct DataDirectory: Sendable {
 
     // MARK: Helpers
 
-    private func file(_ name: String) -> String {
+    func file(_ name: String) -> String {
         self.path.hasSuffix("/") ? "\(self.path)\(name)" : "\(self.path)/\(name)"
     }
 

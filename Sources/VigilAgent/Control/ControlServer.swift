@@ -157,25 +157,15 @@ public final class ControlServer: Service, Sendable {
     private func handle(_ connection: Connection) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
-                var assembler = HTTPRequestAssembler(maxBodyBytes: Self.maxRequestBodyBytes)
-                for try await part in inbound {
-                    switch assembler.receive(part) {
-                    case .wait:
-                        continue
-                    case .close:
-                        return
-                    case .refuseTooLarge(let head):
-                        try await Self.write(
-                            .payloadTooLarge,
-                            ControlErrorBody(
-                                error: "request body over \(Self.maxRequestBodyBytes) bytes: "
-                                    + "the control API takes no large bodies"),
-                            version: head.version, keepAlive: false, to: outbound)
-                        return
-                    case .answer(let request):
-                        let keepOpen = try await self.answer(request, channel: connection.channel, outbound: outbound)
-                        if !keepOpen { return }
-                    }
+                try await HTTPRequestAssembler.serve(inbound, maxBodyBytes: Self.maxRequestBodyBytes) { head in
+                    try await Self.write(
+                        .payloadTooLarge,
+                        ControlErrorBody(
+                            error: "request body over \(Self.maxRequestBodyBytes) bytes: "
+                                + "the control API takes no large bodies"),
+                        version: head.version, keepAlive: false, to: outbound)
+                } answer: { request in
+                    try await self.answer(request, channel: connection.channel, outbound: outbound)
                 }
             }
         } catch {

@@ -76,3 +76,29 @@ struct HTTPRequestAssembler {
         }
     }
 }
+
+extension HTTPRequestAssembler {
+    /// Reads one connection's requests in order and hands each whole request to
+    /// `answer` (which returns whether the connection stays open); a body over
+    /// `maxBodyBytes` goes to `refuse` (which answers 413), and the connection ends.
+    /// Shared by the control API and the metrics endpoint.
+    static func serve(
+        _ inbound: NIOAsyncChannelInboundStream<HTTPServerRequestPart>, maxBodyBytes: Int,
+        refuse: (HTTPRequestHead) async throws -> Void, answer: (Request) async throws -> Bool
+    ) async throws {
+        var assembler = HTTPRequestAssembler(maxBodyBytes: maxBodyBytes)
+        for try await part in inbound {
+            switch assembler.receive(part) {
+            case .wait:
+                continue
+            case .close:
+                return
+            case .refuseTooLarge(let head):
+                try await refuse(head)
+                return
+            case .answer(let request):
+                guard try await answer(request) else { return }
+            }
+        }
+    }
+}

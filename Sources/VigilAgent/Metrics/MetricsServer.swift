@@ -104,22 +104,13 @@ public final class MetricsServer: Service, Sendable {
     private func handle(_ connection: Connection) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
-                var assembler = HTTPRequestAssembler(maxBodyBytes: Self.maxRequestBodyBytes)
-                for try await part in inbound {
-                    switch assembler.receive(part) {
-                    case .wait:
-                        continue
-                    case .close:
-                        return
-                    case .refuseTooLarge(let head):
-                        try await Self.write(
-                            .payloadTooLarge, "a scrape has no body\n", head: head, keepAlive: false, to: outbound)
-                        return
-                    case .answer(let request):
-                        let keepAlive = request.head.isKeepAlive
-                        try await self.answer(request.head, keepAlive: keepAlive, outbound: outbound)
-                        if !keepAlive { return }
-                    }
+                try await HTTPRequestAssembler.serve(inbound, maxBodyBytes: Self.maxRequestBodyBytes) { head in
+                    try await Self.write(
+                        .payloadTooLarge, "a scrape has no body\n", head: head, keepAlive: false, to: outbound)
+                } answer: { request in
+                    let keepAlive = request.head.isKeepAlive
+                    try await self.answer(request.head, keepAlive: keepAlive, outbound: outbound)
+                    return keepAlive
                 }
             }
         } catch {

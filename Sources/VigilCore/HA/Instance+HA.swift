@@ -107,9 +107,7 @@ extension Instance {
         _ order: FenceOrder, confirmed: Bool, detail: String, now: Instant
     ) -> [Directive] {
         self.begin(now)
-        if let flight = self.haInFlight[order.node], flight.term == order.term, flight.life == order.life {
-            self.haInFlight[order.node] = nil
-        }
+        self.clearInFlight(order.node, life: order.life, term: order.term)
         if confirmed {
             self.haRetryAt[order.node] = nil
             if self.mayRecord(order.node, life: order.life, term: order.term) {
@@ -128,9 +126,7 @@ extension Instance {
         _ order: RecoveryOrder, succeeded: Bool, detail: String, now: Instant
     ) -> [Directive] {
         self.begin(now)
-        if let flight = self.haInFlight[order.node], flight.term == order.term, flight.life == order.life {
-            self.haInFlight[order.node] = nil
-        }
+        self.clearInFlight(order.node, life: order.life, term: order.term)
         if succeeded {
             self.haRetryAt[order.node] = nil
             if self.mayRecord(order.node, life: order.life, term: order.term) {
@@ -143,17 +139,27 @@ extension Instance {
         return self.finish()
     }
 
+    /// The shell answered the order of `term` for `name`'s life `life`.
+    mutating func clearInFlight(_ name: String, life: UInt32, term: UInt64) {
+        if let flight = self.haInFlight[name], flight.term == term, flight.life == life {
+            self.haInFlight[name] = nil
+        }
+    }
+
     mutating func fenceFailed(_ name: String, life: UInt32, term: UInt64, detail: String) {
-        guard self.mayRecord(name, life: life, term: term) else { return }
-        let attempts = Int(self.haRecords[name]?.attempts ?? 1)
-        self.recordHA(name, life: life, phase: .fenceFailed, attempts: attempts, detail: detail, term: term)
-        self.haRetryAt[name] = self.now + self.retryDelay(attempts: attempts)
+        self.recordFailure(name, life: life, term: term, phase: .fenceFailed, detail: detail)
     }
 
     mutating func recoveryFailed(_ name: String, life: UInt32, term: UInt64, detail: String) {
+        self.recordFailure(name, life: life, term: term, phase: .recoveryFailed, detail: detail)
+    }
+
+    /// Records a failed fence or recovery and when it may be retried (backoff on the
+    /// attempts of the phase it failed in).
+    mutating func recordFailure(_ name: String, life: UInt32, term: UInt64, phase: HAPhase, detail: String) {
         guard self.mayRecord(name, life: life, term: term) else { return }
         let attempts = Int(self.haRecords[name]?.attempts ?? 1)
-        self.recordHA(name, life: life, phase: .recoveryFailed, attempts: attempts, detail: detail, term: term)
+        self.recordHA(name, life: life, phase: phase, attempts: attempts, detail: detail, term: term)
         self.haRetryAt[name] = self.now + self.retryDelay(attempts: attempts)
     }
 

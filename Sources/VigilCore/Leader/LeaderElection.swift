@@ -170,11 +170,9 @@ public struct LeaderElection: Sendable {
             }
         case .preVoteRequest(let term, let digest, let count):
             // Would this node vote for `from` in `term`? Answered without changing anything.
-            let leaseBlocks =
-                (self.role == .leader && self.leaseHeld(at: now, view: view))
-                || (now < self.promisedUntil && self.promisedTo != nil && self.promisedTo != from)
-            let sameVoters = digest == view.votersDigest && Int(count) == view.voters.count
-            let grant = !leaseBlocks && term > self.term && sameVoters && view.isVoter(from)
+            let grant =
+                !self.isBound(elsewhere: from, at: now, view: view) && term > self.term
+                && view.counts(sameVotersAs: digest, count) && view.isVoter(from)
             actions.append(.send(.preVoteReply(term: term, granted: grant), to: from))
         case .preVoteReply(let term, let granted):
             if granted, self.preVoting, term == self.term + 1, view.isVoter(from) {
@@ -233,19 +231,16 @@ public struct LeaderElection: Sendable {
         // or leads itself, a candidate is refused and its term not adopted, so a
         // node rejoining from a partition with a high term cannot depose a working
         // leader (the problem Raft's PreVote solves).
-        let leaseBlocks =
-            (self.role == .leader && self.leaseHeld(at: now, view: view))
-            || (now < self.promisedUntil && self.promisedTo != nil && self.promisedTo != candidate)
-        if leaseBlocks || term < self.term {
+        if self.isBound(elsewhere: candidate, at: now, view: view) || term < self.term {
             actions.append(.send(.voteReply(term: self.term, granted: false), to: candidate))
             return
         }
         if term > self.term {
             self.adopt(term: term, now: now, rng: &rng, actions: &actions)
         }
-        let sameVoters = digest == view.votersDigest && Int(count) == view.voters.count
         let grant =
-            sameVoters && view.isVoter(candidate) && (self.votedFor == nil || self.votedFor == candidate)
+            view.counts(sameVotersAs: digest, count) && view.isVoter(candidate)
+            && (self.votedFor == nil || self.votedFor == candidate)
         if grant {
             self.votedFor = candidate
             // Durable before the reply leaves: a restart must not vote twice in a term.
@@ -254,6 +249,13 @@ public struct LeaderElection: Sendable {
             self.promise(to: candidate, now: now, rng: &rng)
         }
         actions.append(.send(.voteReply(term: self.term, granted: grant), to: candidate))
+    }
+
+    /// Whether this node leads with a valid lease, or promised someone other than
+    /// `candidate` within the lease: then it neither votes nor pre-votes for `candidate`.
+    func isBound(elsewhere candidate: String, at now: Instant, view: ElectionView) -> Bool {
+        (self.role == .leader && self.leaseHeld(at: now, view: view))
+            || (now < self.promisedUntil && self.promisedTo != nil && self.promisedTo != candidate)
     }
 
     mutating func promise(to member: String, now: Instant, rng: inout DeterministicRNG) {
@@ -476,6 +478,11 @@ public struct ElectionView: Sendable, Equatable {
 
     /// Whether `name` is one of the voters (a hash lookup: the leader asks per ack).
     public func isVoter(_ name: String) -> Bool { self.voterSet.contains(name) }
+
+    /// Whether a candidate that sent this digest and count counts the same voters.
+    func counts(sameVotersAs digest: UInt64, _ count: UInt32) -> Bool {
+        digest == self.votersDigest && Int(count) == self.voters.count
+    }
 
     /// More than half of the voters.
     public var majority: Int { self.voters.count / 2 + 1 }
