@@ -126,6 +126,15 @@ struct AgentBadInputTests {
                 expected[frame.reason, default: 0] += 1
             }
 
+            // The target counts a frame as it closes the connection; the client may see
+            // the close a moment before the count lands: wait for the counts (a hang
+            // guard), then require them exact.
+            _ = await AgentLoopbackTests.eventually {
+                let now = target.transport.stats
+                return TransportDropReason.allCases.allSatisfy {
+                    now.dropped($0) - before.dropped($0) >= expected[$0, default: 0]
+                }
+            }
             let after = target.transport.stats
             for reason in TransportDropReason.allCases {
                 #expect(
