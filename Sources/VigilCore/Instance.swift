@@ -81,9 +81,6 @@ public struct Instance: Sendable {
     var haRetryAt: [String: Instant] = [:]
     /// Leader only: when fences started (for the brake's window).
     var fenceStarts: [Instant] = []
-    /// Leader only: nodes an operator allowed to fence while the brake is engaged.
-    var fenceApprovals: Set<String> = []
-    var approveAllFences = false
     var nextHACheckAt: Instant = .zero
     /// The sorted voter names of the quorum denominator and their digest, rebuilt
     /// when membership changes (`denominatorDirty`).

@@ -92,15 +92,33 @@ struct HALifecycleTests {
             #expect(self.phase(of: name, at: leader, network) == .awaitingApproval, "\(name)")
         }
         #expect(network.fenceOrders.isEmpty, "3 of 7 failed at once: the brake holds")
-        // Approving on a follower does nothing: only the leader acts.
+        // An operator approves one of them on a follower: the approval is gossiped,
+        // and the leader fences that one only.
         let follower = self.names.first { $0 != leader && !crashed.contains($0) }!
-        let refused = network.nodes[follower]!.approveFences(nil, now: network.now)
-        #expect(refused.approved == false)
-        let approved = network.nodes[leader]!.approveFences([crashed[0]], now: network.now)
-        #expect(approved.approved)
-        network.carry(approved.directives, from: leader)
-        network.run(until: network.now + .seconds(2))
+        let approved = network.nodes[follower]!.command(.approve([crashed[0]]), now: network.now)
+        #expect(approved.outcomes.map(\.done) == [true])
+        network.carry(approved.directives, from: follower)
+        network.run(until: network.now + .seconds(3))
         #expect(network.fenceOrders.map(\.order.node) == [crashed[0]])
+        #expect(network.fenceOrders.map(\.by) == [leader])
+        // `--all` approves what the brake still holds.
+        let all = network.nodes[follower]!.command(.approveAll, now: network.now)
+        #expect(all.outcomes.map(\.node) == Array(crashed.dropFirst()).sorted())
+        network.carry(all.directives, from: follower)
+        network.run(until: network.now + .seconds(3))
+        #expect(Set(network.fenceOrders.map(\.order.node)) == Set(crashed))
+        #expect(network.fenceOrders.count == 3, "each fenced once: \(network.fenceOrders.map(\.order.node))")
+    }
+
+    @Test func approvingANodeTheBrakeDoesNotHoldIsRefusedAndRecordsNothing() {
+        var (network, leader, crashed) = self.clusterWithACertifiedCrash()
+        let follower = self.names.first { $0 != leader && $0 != crashed }!
+        let before = network.nodes[follower]!.haStatus
+        let out = network.nodes[follower]!.command(.approve([crashed, "nobody"]), now: network.now)
+        #expect(out.outcomes.map(\.done) == [false, false])
+        #expect(out.outcomes[0].message.contains("not held by the brake"), "\(out.outcomes[0].message)")
+        #expect(out.outcomes[1].message == "no member named nobody")
+        #expect(network.nodes[follower]!.haStatus == before)
     }
 
     @Test func aNewLeaderResumesTheFenceTheOldOneStartedUnderAHigherTerm() throws {

@@ -19,12 +19,32 @@ public enum HAPhase: UInt8, Sendable, Equatable, CaseIterable, CustomStringConve
     case recoveryFailed = 6
     /// The cloud accepted the recovery (Masakari notification, Nova evacuations).
     case recovered = 7
+    /// An operator let a brake-held fence go ahead (`vigil fence approve`); the leader
+    /// fences next.
+    case approved = 8
+    /// An operator returned a fenced node to service (`vigil fence unfence`): until
+    /// then a fenced node that comes back stays out of the quorum denominator and out
+    /// of the leader's work.
+    case unfenced = 9
 
     /// Whether the node's power is known to be off in this phase.
     public var isFenced: Bool {
         switch self {
         case .fenced, .recovering, .recoveryFailed, .recovered: true
-        case .awaitingApproval, .fencing, .fenceFailed: false
+        case .awaitingApproval, .approved, .fencing, .fenceFailed, .unfenced: false
+        }
+    }
+
+    /// The stage of a life this phase belongs to. A life only moves forward through
+    /// them — before the fence (0), fenced (1), back in service (2) — so a record of a
+    /// later stage wins over any record of an earlier one of the same life, whatever
+    /// its term: a late "fence failed" never undoes a confirmed fence, and a late
+    /// recovery never undoes an unfence.
+    public var stage: UInt8 {
+        switch self {
+        case .awaitingApproval, .approved, .fencing, .fenceFailed: 0
+        case .fenced, .recovering, .recoveryFailed, .recovered: 1
+        case .unfenced: 2
         }
     }
 
@@ -37,6 +57,8 @@ public enum HAPhase: UInt8, Sendable, Equatable, CaseIterable, CustomStringConve
         case .recovering: "recovering"
         case .recoveryFailed: "recovery-failed"
         case .recovered: "recovered"
+        case .approved: "approved"
+        case .unfenced: "unfenced"
         }
     }
 }
@@ -54,7 +76,9 @@ public struct HARecord: Hashable, Sendable {
     /// Orders the steps of one (node, life) within a term.
     public var sequence: UInt32
     public var phase: HAPhase
-    /// The leader that took this step and signed it.
+    /// The member that took this step and signed it: the leader for the automatic
+    /// steps, the node an operator ran `vigil fence approve/confirm/unfence` on for
+    /// theirs.
     public var leader: String
     /// Fence or recovery attempts so far in this phase.
     public var attempts: UInt16
@@ -78,19 +102,28 @@ public struct HARecord: Hashable, Sendable {
         self.signature = signature
     }
 
-    /// Newer wins: a later life, then a later term (a new leader's step supersedes
-    /// whatever an old one was doing), then a later step.
+    /// Newer wins: a later life, then a later stage of that life (``HAPhase/stage``),
+    /// then a later term (a new leader's step supersedes whatever an old one was
+    /// doing), then a later step. Two different records that tie on all of these (a
+    /// leader and an operator acting at once) are ordered by phase and signer, so
+    /// every member keeps the same one whatever order they arrive in.
     public var precedence: Precedence {
-        Precedence(life: self.life, term: self.term, sequence: self.sequence)
+        Precedence(
+            life: self.life, stage: self.phase.stage, term: self.term, sequence: self.sequence,
+            phase: self.phase.rawValue, signer: self.leader)
     }
 
     public struct Precedence: Comparable, Sendable {
         var life: UInt32
+        var stage: UInt8
         var term: UInt64
         var sequence: UInt32
+        var phase: UInt8
+        var signer: String
 
         public static func < (lhs: Precedence, rhs: Precedence) -> Bool {
-            (lhs.life, lhs.term, lhs.sequence) < (rhs.life, rhs.term, rhs.sequence)
+            (lhs.life, lhs.stage, lhs.term, lhs.sequence, lhs.phase, lhs.signer)
+                < (rhs.life, rhs.stage, rhs.term, rhs.sequence, rhs.phase, rhs.signer)
         }
     }
 

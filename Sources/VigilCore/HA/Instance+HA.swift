@@ -31,13 +31,21 @@ extension Instance {
             .map(\.member).sorted { $0.name < $1.name }
         for member in failed {
             let life = Incarnation.life(of: member.incarnation)
-            if let flight = self.haInFlight[member.name], flight.life == life, flight.term == term { continue }
+            // Fenced in an earlier life and not returned to service: it came back and
+            // went down again while out of service. It runs nothing; leave it be.
+            if let record = self.haRecords[member.name], record.life < life, record.phase.isFenced { continue }
             let record = self.haRecords[member.name].flatMap { $0.life == life ? $0 : nil }
+            if let flight = self.haInFlight[member.name], flight.life == life, flight.term == term {
+                // Wait for the shell's answer, unless an operator confirmed the node
+                // off meanwhile: then the fence in flight no longer matters.
+                guard flight.kind == .fence, record?.phase.isFenced == true else { continue }
+                self.haInFlight[member.name] = nil
+            }
             let retryDue = self.now >= (self.haRetryAt[member.name] ?? .zero)
             let attempts = Int(record?.attempts ?? 0)
             switch record?.phase {
             case nil, .awaitingApproval:
-                if brake && !self.approveAllFences && !self.fenceApprovals.contains(member.name) {
+                if brake {
                     if record?.phase != .awaitingApproval {
                         self.recordHA(
                             member.name, life: life, phase: .awaitingApproval, attempts: 0,
@@ -45,6 +53,8 @@ extension Instance {
                     }
                     continue
                 }
+                self.startFence(member, life: life, attempts: 1)
+            case .approved:
                 self.startFence(member, life: life, attempts: 1)
             case .fencing:
                 // Ours was lost (restart of the shell) or an old leader's: run it again.
@@ -57,7 +67,7 @@ extension Instance {
                 self.startRecovery(member, life: life, attempts: attempts + 1)
             case .recoveryFailed:
                 if retryDue { self.startRecovery(member, life: life, attempts: attempts + 1) }
-            case .recovered:
+            case .recovered, .unfenced:
                 break
             }
         }
@@ -174,38 +184,6 @@ extension Instance {
         return current.life < life || (current.life == life && current.term <= term)
     }
 
-    // MARK: - Operators (on the leader)
-
-    /// `vigil fence approve NAME|--all`: lets the brake-held fences go ahead.
-    /// - Returns: `false` when this node does not lead (ask the leader).
-    public mutating func approveFences(_ names: [String]?, now: Instant) -> (approved: Bool, directives: [Directive]) {
-        self.begin(now)
-        let view = self.electionView()
-        guard self.election.isLeader(at: self.now, view: view) else { return (false, self.finish()) }
-        if let names { self.fenceApprovals.formUnion(names) } else { self.approveAllFences = true }
-        self.nextHACheckAt = self.now
-        self.runHA()
-        return (true, self.finish())
-    }
-
-    /// `vigil fence confirm NAME`: an operator vouches that the failed node is off
-    /// (like `stonith_admin --confirm`); recovery follows.
-    public mutating func confirmFenced(_ name: String, now: Instant) -> (confirmed: Bool, directives: [Directive]) {
-        self.begin(now)
-        let view = self.electionView()
-        guard self.election.isLeader(at: self.now, view: view), let entry = self.entries[name],
-            entry.member.status == .failed
-        else {
-            return (false, self.finish())
-        }
-        let life = Incarnation.life(of: entry.member.incarnation)
-        self.haInFlight[name] = nil
-        self.recordHA(name, life: life, phase: .fenced, attempts: 0, detail: "confirmed off by an operator")
-        self.nextHACheckAt = self.now
-        self.runHA()
-        return (true, self.finish())
-    }
-
     // MARK: - The brake
 
     /// More than `maxFailedShare` of the voters failed or suspect (two at least: one
@@ -235,12 +213,16 @@ extension Instance {
 
     // MARK: - Records
 
-    /// Records a step of `name`'s lifecycle under this node's signature and gossips it.
+    /// Records a step of `name`'s lifecycle under this node's signature and gossips it,
+    /// unless what this node already holds takes precedence (a later stage of that
+    /// life: a late failure report after a confirmed fence, a recovery after an unfence).
+    @discardableResult
     mutating func recordHA(
         _ name: String, life: UInt32, phase: HAPhase, attempts: Int, detail: String, term: UInt64? = nil
-    ) {
+    ) -> Bool {
         let term = term ?? self.election.term
         let previous = self.haRecords[name]
+        if let previous, (previous.life, previous.phase.stage) > (life, phase.stage) { return false }
         let sequence = (previous?.life == life && previous?.term == term) ? (previous!.sequence &+ 1) : 1
         let attempts = UInt16(clamping: attempts)
         let detail = String(decoding: Array(detail.utf8.prefix(200)), as: UTF8.self)
@@ -251,6 +233,7 @@ extension Instance {
             node: name, life: life, term: term, sequence: sequence, phase: phase, leader: self.me.name,
             attempts: attempts, detail: detail, signature: self.identity.sign(bytes))
         self.store(record)
+        return true
     }
 
     /// A record from the leader, gossiped or synced: kept if it is newer and its
@@ -276,11 +259,11 @@ extension Instance {
         self.queue.enqueue(.ha(record), key: .ha(record.node), priority: .failureNews)
     }
 
-    /// Whether `name`, in its current life, is known to be powered off.
+    /// Whether `name` is out of service: fenced (in this life or an earlier one) and
+    /// not returned to service by `vigil fence unfence`. Such a node is out of the
+    /// quorum denominator, may not stand for leader, and gets no HA action.
     func isFenced(_ name: String) -> Bool {
-        guard let record = self.haRecords[name], record.phase.isFenced else { return false }
-        guard let member = self.member(named: name) else { return true }
-        return record.life == Incarnation.life(of: member.incarnation)
+        self.haRecords[name]?.phase.isFenced ?? false
     }
 
     /// The HA records this node holds, by node name (`vigil fence status`).

@@ -11,7 +11,7 @@ extension Instance {
                 // Fenced members leave it: their power is off, for good this life.
                 voters = self.entries.values.filter { $0.member.status != .left && !self.isFenced($0.member.name) }
                     .map(\.member.name)
-                if self.me.status != .left { voters.append(self.me.name) }
+                if self.me.status != .left && !self.isFenced(self.me.name) { voters.append(self.me.name) }
             } else {
                 voters = configured
             }
@@ -20,7 +20,8 @@ extension Instance {
             self.denominator = (voters, Set(voters), ElectionView.digest(of: voters), reachable)
         }
         let healthy = self.health.score <= self.configuration.lifeguard.voteHealthLimit
-        let alive = self.started && !self.hasLeft && self.ownCertificate == nil
+        // Fenced and back, not yet returned to service: it neither stands nor leads.
+        let alive = self.started && !self.hasLeft && self.ownCertificate == nil && !self.isFenced(self.me.name)
         return ElectionView(
             voters: self.denominator.voters, voterSet: self.denominator.set, digest: self.denominator.digest,
             reachableVoters: self.denominator.reachable, heartbeatTargets: self.liveOthers,

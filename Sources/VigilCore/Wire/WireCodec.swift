@@ -64,7 +64,7 @@ import VigilCrypto
 //   vote         str subject, u64 incarnation, str observer, sig
 //   departure    str name, u64 incarnation, sig
 //   removal      str name, u64 incarnation, str issuer, sig
-//   ha record    str node, u32 life, u64 term, u32 sequence, u8 phase (1...7), str leader,
+//   ha record    str node, u32 life, u64 term, u32 sequence, u8 phase (1...9), str leader,
 //                u16 attempts, str detail, sig
 //   keyring record  u64 version, str issuer, u16 length (<= maxKeyringPayloadBytes),
 //                length bytes of payload (opaque to the core), sig
