@@ -21,6 +21,11 @@ public protocol AgentControl: Sendable {
     func explain(_ name: String) async -> ExplanationView?
     /// Who leads, as this node sees it (`vigil leader`).
     func leader() async -> LeaderView
+    /// Where every failed node's HA lifecycle stands (`vigil fence status`).
+    func fenceStatus() async -> FenceStatusView
+    /// An operator's `vigil fence approve/confirm/unfence`, recorded on this member
+    /// and gossiped.
+    func fence(_ command: FenceCommand) async -> FenceCommandView
     /// Which keys the live members hold (`vigil keys list`).
     func keys() async -> KeysView
     /// Issues a new cluster keyring with `operation` applied to `key`

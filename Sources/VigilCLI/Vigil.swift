@@ -8,7 +8,7 @@ struct Vigil: AsyncParsableCommand {
         abstract: "Peer failure detection and fencing for cloud compute nodes.",
         subcommands: [
             Agent.self, Members.self, Info.self, Explain.self, Leader.self, Monitor.self, Leave.self, ForceLeave.self,
-            Keys.self, Keygen.self, Simulate.self,
+            Fence.self, Keys.self, Keygen.self, Simulate.self,
         ]
     )
 

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Testing
+import VigilCore
 import VigilCrypto
 
 @testable import VigilAgent
@@ -73,6 +74,36 @@ struct ControlTests {
             _ = try? await client.forceLeave("rack 1/node?7")
         }
         #expect(await agent.forceLeaveRequests == ["rack 1/node?7"])
+    }
+
+    @Test func fenceCommandsReachTheAgentAndARefusalIs409WithTheReason() async throws {
+        let agent = FakeAgent()
+        try await withControlServer(agent) { client, _ async throws in
+            let confirmed = try await client.confirmFenced("node-4")
+            #expect(confirmed.results.map(\.done) == [true])
+            let error = try await #require(throws: ControlError.self) { try await client.unfence("rack 1/node?7") }
+            #expect(error.status == 409)
+            #expect(error.description == "agent answered 409: refused")
+            _ = try? await client.approveFences(["node-3", "node-4"])
+            _ = try? await client.approveFences(nil)
+        }
+        #expect(
+            await agent.fenceCommands == [
+                .confirm("node-4"), .unfence("rack 1/node?7"), .approve(["node-3", "node-4"]), .approveAll,
+            ])
+    }
+
+    @Test func aMalformedApproveBodyIs400AndReachesNothing() async throws {
+        let agent = FakeAgent()
+        try await withControlServer(agent) { _, path async throws in
+            for body in ["", "{}", #"{"nodes":[]}"#, #"{"all":false}"#, #"{"all":true,"nodes":["a"]}"#, "[1]"] {
+                let answer = try await rawExchange(
+                    path: path, bytes: "POST /v1/fence/approve HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n"
+                        + "Connection: close\r\n\r\n\(body)")
+                #expect(answer.hasPrefix("HTTP/1.1 400"), "\(body): \(answer)")
+            }
+        }
+        #expect(await agent.fenceCommands.isEmpty)
     }
 
     @Test func leaveAnswersAcceptedThenCallsTheAgent() async throws {
@@ -544,6 +575,22 @@ actor FakeAgent: AgentControl {
 
     func keys() -> KeysView {
         KeysView(members: [], reports: [], keys: [], keyring: nil)
+    }
+
+    func fenceStatus() -> FenceStatusView {
+        FenceStatusView(node: "node-1", enabled: true, leader: "node-2", term: 7, brake: nil, nodes: [])
+    }
+
+    /// Every fence command the control API passed on.
+    private(set) var fenceCommands: [FenceCommand] = []
+
+    /// Confirms only `node-4`, the failed member; refuses everything else.
+    func fence(_ command: FenceCommand) -> FenceCommandView {
+        self.fenceCommands.append(command)
+        let done = command == .confirm("node-4")
+        return FenceCommandView(results: [
+            FenceResultView(FenceCommandOutcome(node: "node-4", done: done, message: done ? "confirmed" : "refused"))
+        ])
     }
 
     func changeKeys(_ operation: KeyOperation, key: ClusterKey) throws(KeyChangeError) -> KeyChangeView {

@@ -73,6 +73,31 @@ public struct ControlClient: Sendable {
         _ = try await self.call(.POST, "/v1/force-leave/\(encoded)", answer: ControlStatusBody.self)
     }
 
+    /// `GET /v1/fence`: where every failed node's HA lifecycle stands.
+    public func getFenceStatus() async throws -> FenceStatusView {
+        try await self.call(.GET, "/v1/fence", answer: FenceStatusView.self)
+    }
+
+    /// `POST /v1/fence/approve`: lets the brake-held fences of `nodes` (all of them
+    /// when `nil`) go ahead.
+    /// - Throws: `ControlError` with status 409 when none was held by the brake.
+    public func approveFences(_ nodes: [String]?) async throws -> FenceCommandView {
+        let body = try ControlJSON.buffer(nodes.map { FenceApproveBody(nodes: $0) } ?? FenceApproveBody(all: true))
+        return try await self.call(.POST, "/v1/fence/approve", body: body, answer: FenceCommandView.self)
+    }
+
+    /// `POST /v1/fence/confirm/{name}`: vouches that the failed node `name` is off.
+    public func confirmFenced(_ name: String) async throws -> FenceCommandView {
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? name
+        return try await self.call(.POST, "/v1/fence/confirm/\(encoded)", answer: FenceCommandView.self)
+    }
+
+    /// `POST /v1/fence/unfence/{name}`: returns the fenced node `name` to service.
+    public func unfence(_ name: String) async throws -> FenceCommandView {
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? name
+        return try await self.call(.POST, "/v1/fence/unfence/\(encoded)", answer: FenceCommandView.self)
+    }
+
     /// `GET /v1/keys`: which keys the live members hold.
     public func getKeys() async throws -> KeysView {
         try await self.call(.GET, "/v1/keys", answer: KeysView.self)

@@ -23,6 +23,14 @@ enum ControlRoute: Equatable, Sendable {
     case keys
     /// `POST /v1/keys/install`, `/use`, `/remove`, the key in the JSON body.
     case changeKeys(KeyOperation)
+    /// `GET /v1/fence`
+    case fenceStatus
+    /// `POST /v1/fence/approve`, the names (or `all`) in the JSON body.
+    case fenceApprove
+    /// `POST /v1/fence/confirm/{name}`
+    case fenceConfirm(name: String)
+    /// `POST /v1/fence/unfence/{name}`
+    case fenceUnfence(name: String)
 
     /// What a request line asks for.
     enum Match: Equatable, Sendable {
@@ -37,10 +45,18 @@ enum ControlRoute: Equatable, Sendable {
     static let summary =
         "GET /v1/members, GET /v1/info, POST /v1/leave, POST /v1/force-leave/NAME, GET /v1/monitor, "
         + "GET /v1/explain/NAME, GET /v1/leader, GET /v1/keys, POST /v1/keys/install, POST /v1/keys/use, "
-        + "POST /v1/keys/remove"
+        + "POST /v1/keys/remove, GET /v1/fence, POST /v1/fence/approve, POST /v1/fence/confirm/NAME, "
+        + "POST /v1/fence/unfence/NAME"
 
     private static let forceLeavePrefix = "/v1/force-leave/"
     private static let explainPrefix = "/v1/explain/"
+    /// The routes that end in one percent-encoded name, by prefix.
+    private static let named: [(prefix: String, route: @Sendable (String) -> ControlRoute)] = [
+        (forceLeavePrefix, { .forceLeave(name: $0) }),
+        (explainPrefix, { .explain(name: $0) }),
+        ("/v1/fence/confirm/", { .fenceConfirm(name: $0) }),
+        ("/v1/fence/unfence/", { .fenceUnfence(name: $0) }),
+    ]
 
     /// Matches `method` and `uri` (path with an optional query, which is ignored).
     static func match(method: HTTPMethod, uri: String) -> Match {
@@ -56,15 +72,16 @@ enum ControlRoute: Equatable, Sendable {
         case "/v1/keys/install": route = .changeKeys(.install)
         case "/v1/keys/use": route = .changeKeys(.use)
         case "/v1/keys/remove": route = .changeKeys(.remove)
+        case "/v1/fence": route = .fenceStatus
+        case "/v1/fence/approve": route = .fenceApprove
         default:
-            let prefix = path.hasPrefix(Self.forceLeavePrefix) ? Self.forceLeavePrefix : Self.explainPrefix
-            guard path.hasPrefix(prefix) else { return .notFound }
-            let encoded = path.dropFirst(prefix.count)
+            guard let named = Self.named.first(where: { path.hasPrefix($0.prefix) }) else { return .notFound }
+            let encoded = path.dropFirst(named.prefix.count)
             // A name is one path segment; an encoded `/` (%2F) inside it is fine.
             guard !encoded.isEmpty, !encoded.contains("/"),
                 let name = String(encoded).removingPercentEncoding, !name.isEmpty
             else { return .notFound }
-            route = prefix == Self.explainPrefix ? .explain(name: name) : .forceLeave(name: name)
+            route = named.route(name)
         }
         let expected = route.method
         return method == expected ? .route(route) : .methodNotAllowed(allowed: expected)
@@ -73,8 +90,8 @@ enum ControlRoute: Equatable, Sendable {
     /// The one method each route answers.
     var method: HTTPMethod {
         switch self {
-        case .members, .info, .monitor, .explain, .leader, .keys: .GET
-        case .leave, .forceLeave, .changeKeys: .POST
+        case .members, .info, .monitor, .explain, .leader, .keys, .fenceStatus: .GET
+        case .leave, .forceLeave, .changeKeys, .fenceApprove, .fenceConfirm, .fenceUnfence: .POST
         }
     }
 }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import VigilCore
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +24,10 @@ import Darwin
 /// - `GET /v1/monitor` → 200, chunked NDJSON: one `EventView` per line until the client
 ///   goes away
 /// - `GET /v1/keys` → 200 `KeysView` (key ids only)
+/// - `GET /v1/fence` → 200 `FenceStatusView`
+/// - `POST /v1/fence/approve` with `{"nodes":[...]}` or `{"all":true}`, `POST
+///   /v1/fence/confirm/{name}`, `POST /v1/fence/unfence/{name}` → 200
+///   `FenceCommandView`, or 409 `{"error":"..."}` when nothing was recorded
 /// - `POST /v1/keys/{install,use,remove}` with `{"key":"BASE64"}` → 200 `KeyChangeView`,
 ///   400 for a malformed key or body, 409 for a change refused in the cluster's state.
 ///   The body is never logged, only the key's id.
@@ -260,6 +265,23 @@ public final class ControlServer: Service, Sendable {
             try await Self.write(.ok, keys, version: head.version, keepAlive: keepAlive, to: outbound)
             return keepAlive
 
+        case .route(.fenceStatus):
+            let status = await self.control.fenceStatus()
+            try await Self.write(.ok, status, version: head.version, keepAlive: keepAlive, to: outbound)
+            return keepAlive
+
+        case .route(.fenceApprove):
+            try await self.answerFence(.fenceApprove, request, keepAlive: keepAlive, outbound: outbound)
+            return keepAlive
+
+        case .route(.fenceConfirm(let name)):
+            try await self.answerFence(.fenceConfirm(name: name), request, keepAlive: keepAlive, outbound: outbound)
+            return keepAlive
+
+        case .route(.fenceUnfence(let name)):
+            try await self.answerFence(.fenceUnfence(name: name), request, keepAlive: keepAlive, outbound: outbound)
+            return keepAlive
+
         case .route(.changeKeys(let operation)):
             let (status, answer) = await self.changeKeys(operation, body: request.body)
             switch answer {
@@ -270,6 +292,43 @@ public final class ControlServer: Service, Sendable {
             }
             return keepAlive
         }
+    }
+
+    private func answerFence(
+        _ route: ControlRoute, _ request: HTTPRequestAssembler.Request, keepAlive: Bool, outbound: Writer
+    ) async throws {
+        let (status, answer) = await self.fence(route, body: request.body)
+        switch answer {
+        case .success(let view):
+            try await Self.write(status, view, version: request.head.version, keepAlive: keepAlive, to: outbound)
+        case .failure(let error):
+            try await Self.write(status, error, version: request.head.version, keepAlive: keepAlive, to: outbound)
+        }
+    }
+
+    /// `POST /v1/fence/...`: 200 with one result per node when at least one step was
+    /// recorded, 409 with the reasons when none was, 400 for a malformed body.
+    private func fence(_ route: ControlRoute, body: ByteBuffer) async -> (HTTPResponseStatus, Result<FenceCommandView, ControlErrorBody>) {
+        let command: FenceCommand
+        switch route {
+        case .fenceConfirm(let name): command = .confirm(name)
+        case .fenceUnfence(let name): command = .unfence(name)
+        default:
+            guard let request = try? ControlJSON.decode(FenceApproveBody.self, from: body),
+                (request.all == true) != !(request.nodes ?? []).isEmpty
+            else {
+                return (
+                    .badRequest,
+                    .failure(ControlErrorBody(error: #"request body must be JSON like {"nodes":["NAME"]} or {"all":true}"#))
+                )
+            }
+            command = request.all == true ? .approveAll : .approve(request.nodes ?? [])
+        }
+        let view = await self.control.fence(command)
+        if !view.results.isEmpty && !view.results.contains(where: \.done) {
+            return (.conflict, .failure(ControlErrorBody(error: view.results.map(\.message).joined(separator: "; "))))
+        }
+        return (.ok, .success(view))
     }
 
     /// `POST /v1/keys/{operation}` with `{"key":"BASE64"}`. The body is never logged;

@@ -155,6 +155,28 @@ public actor AgentRuntime: AgentControl {
             leaseRemainingMs: status.leaseRemaining?.milliseconds, voters: status.voters, majority: status.majority)
     }
 
+    public func fenceStatus() -> FenceStatusView {
+        let status = self.instance.fenceStatus
+        let leader = self.instance.leaderStatus
+        return FenceStatusView(
+            node: self.instance.me.name, enabled: status.enabled, leader: leader.leader, term: leader.term,
+            brake: status.brake,
+            nodes: status.records.map { record in
+                FenceNodeView(record, status: self.instance.member(named: record.node)?.status.description ?? "unknown")
+            })
+    }
+
+    public func fence(_ command: FenceCommand) -> FenceCommandView {
+        let (outcomes, directives) = self.instance.command(command, now: self.now())
+        self.carry(directives)
+        for outcome in outcomes {
+            self.logger.notice(
+                outcome.done ? "ha.operator" : "ha.operator-refused",
+                metadata: ["peer.name": "\(outcome.node)", "ha.command": "\(command)", "ha.detail": "\(outcome.message)"])
+        }
+        return FenceCommandView(results: outcomes.map(FenceResultView.init))
+    }
+
     public func explain(_ name: String) -> ExplanationView? {
         self.instance.explain(name, now: self.now()).map(ExplanationView.init)
     }
@@ -393,6 +415,12 @@ public actor AgentRuntime: AgentControl {
             if record.phase == .fenceFailed || record.phase == .awaitingApproval {
                 // Nothing is recovered while this lasts: an operator must know now.
                 self.logger.critical("ha.changed", metadata: metadata)
+            } else if record.node == self.instance.me.name && record.phase.isFenced {
+                // This node was fenced in an earlier life and came back: it watches
+                // its peers, but neither votes nor leads until an operator says so.
+                self.logger.critical(
+                    "ha.out-of-service",
+                    metadata: metadata.merging(["ha.hint": "vigil fence unfence \(record.node)"]) { $1 })
             } else {
                 self.logger.notice("ha.changed", metadata: metadata)
             }
