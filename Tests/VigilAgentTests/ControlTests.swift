@@ -374,6 +374,16 @@ struct ControlTests {
         #expect(ControlRoute.match(method: .POST, uri: "/v1/force-leave/node-3") == .route(.forceLeave(name: "node-3")))
     }
 
+    @Test func fenceRoutesMatchAndTheirNamesAreDecoded() {
+        #expect(ControlRoute.match(method: .GET, uri: "/v1/fence") == .route(.fenceStatus))
+        #expect(ControlRoute.match(method: .POST, uri: "/v1/fence/approve") == .route(.fenceApprove))
+        #expect(ControlRoute.match(method: .POST, uri: "/v1/fence/confirm/a%20b") == .route(.fenceConfirm(name: "a b")))
+        #expect(ControlRoute.match(method: .POST, uri: "/v1/fence/unfence/n-1") == .route(.fenceUnfence(name: "n-1")))
+        #expect(ControlRoute.match(method: .GET, uri: "/v1/fence/confirm/n-1") == .methodNotAllowed(allowed: .POST))
+        #expect(ControlRoute.match(method: .POST, uri: "/v1/fence/confirm/") == .notFound)
+        #expect(ControlRoute.match(method: .POST, uri: "/v1/fence/reboot/n-1") == .notFound)
+    }
+
     @Test func forceLeaveNameIsOneDecodedSegment() {
         #expect(ControlRoute.match(method: .POST, uri: "/v1/force-leave/a%20b%2Fc") == .route(.forceLeave(name: "a b/c")))
         #expect(ControlRoute.match(method: .POST, uri: "/v1/force-leave/") == .notFound)
@@ -467,6 +477,35 @@ struct ControlTests {
 }
 
 @Suite struct ControlTextTests {
+    static func record(_ node: String, _ phase: HAPhase, detail: String) -> HARecord {
+        HARecord(
+            node: node, life: 2, term: 7, sequence: 1, phase: phase, leader: "node-2", attempts: 1, detail: detail,
+            signature: SigningKey.generate().sign([]))
+    }
+
+    @Test func fenceStatusShowsEachNodeAndWhatTheOperatorMustDo() {
+        let view = FenceStatusView(
+            node: "node-1", enabled: true, leader: "node-2", term: 7, brake: "3 of 7 members failed or suspect",
+            nodes: [
+                FenceNodeView(Self.record("node-3", .awaitingApproval, detail: "brake"), status: "failed"),
+                FenceNodeView(Self.record("node-5", .recovered, detail: "masakari: accepted"), status: "alive"),
+            ])
+        #expect(
+            ControlText.fenceStatus(view) == """
+                Leader:  node-2 (term 7)
+                Brake:   ENGAGED: 3 of 7 members failed or suspect; `vigil fence approve NAME|--all`
+
+                NODE    STATUS  PHASE              LIFE  TERM  BY      ATTEMPTS  DETAIL
+                node-3  failed  awaiting-approval  2     7     node-2  1         brake
+                node-5  alive   recovered          2     7     node-2  1         masakari: accepted
+
+                Held by the brake: node-3. Check why so much failed at once, then `vigil fence approve NAME` (or `--all`).
+
+                Out of service (fenced): node-5. Once repaired, `vigil fence unfence NAME` returns it to service.
+
+                """)
+    }
+
     @Test func membersTableHasAlignedColumnsSortedTagsAndSuspicion() {
         let text = ControlText.members(FakeAgent.members)
         #expect(
