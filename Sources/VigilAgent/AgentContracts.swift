@@ -162,10 +162,13 @@ public struct MemberView: Codable, Sendable, Equatable {
     public var suspectedBy: [String]
     /// For a suspect: the failure votes this node holds against its incarnation.
     public var votes: Int
+    /// Fenced and not returned to service (`vigil fence unfence`): it may be `alive`
+    /// again, yet neither votes nor leads. Written to JSON only when true.
+    public var outOfService: Bool
 
     public init(
         name: String, addr: String, port: UInt16, status: String, incarnation: UInt64, tags: [String: String],
-        suspectedBy: [String] = [], votes: Int = 0
+        suspectedBy: [String] = [], votes: Int = 0, outOfService: Bool = false
     ) {
         self.name = name
         self.addr = addr
@@ -175,12 +178,40 @@ public struct MemberView: Codable, Sendable, Equatable {
         self.tags = tags
         self.suspectedBy = suspectedBy
         self.votes = votes
+        self.outOfService = outOfService
     }
 
     enum CodingKeys: String, CodingKey {
         case name, addr, port, status, incarnation, tags
         case suspectedBy = "suspected_by"
         case votes
+        case outOfService = "out_of_service"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.name = try container.decode(String.self, forKey: .name)
+        self.addr = try container.decode(String.self, forKey: .addr)
+        self.port = try container.decode(UInt16.self, forKey: .port)
+        self.status = try container.decode(String.self, forKey: .status)
+        self.incarnation = try container.decode(UInt64.self, forKey: .incarnation)
+        self.tags = try container.decode([String: String].self, forKey: .tags)
+        self.suspectedBy = try container.decode([String].self, forKey: .suspectedBy)
+        self.votes = try container.decode(Int.self, forKey: .votes)
+        self.outOfService = try container.decodeIfPresent(Bool.self, forKey: .outOfService) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.name, forKey: .name)
+        try container.encode(self.addr, forKey: .addr)
+        try container.encode(self.port, forKey: .port)
+        try container.encode(self.status, forKey: .status)
+        try container.encode(self.incarnation, forKey: .incarnation)
+        try container.encode(self.tags, forKey: .tags)
+        try container.encode(self.suspectedBy, forKey: .suspectedBy)
+        try container.encode(self.votes, forKey: .votes)
+        if self.outOfService { try container.encode(true, forKey: .outOfService) }
     }
 }
 

@@ -506,6 +506,20 @@ struct ControlTests {
                 """)
     }
 
+    @Test func aFencedMemberIsMarkedOutOfServiceInTextAndJSON() throws {
+        let member = MemberView(
+            name: "node-5", addr: "10.0.0.5", port: 7946, status: "alive", incarnation: 9, tags: [:], outOfService: true)
+        #expect(
+            ControlText.members([member]) == """
+                NAME    ADDRESS        STATUS  INCARNATION  TAGS
+                node-5  10.0.0.5:7946  alive   9            (fenced: out of service until `vigil fence unfence`)
+
+                """)
+        let json = String(decoding: try JSONEncoder().encode(member), as: UTF8.self)
+        #expect(json.contains(#""out_of_service":true"#), "\(json)")
+        #expect(try JSONDecoder().decode(MemberView.self, from: Data(json.utf8)) == member)
+    }
+
     @Test func membersTableHasAlignedColumnsSortedTagsAndSuspicion() {
         let text = ControlText.members(FakeAgent.members)
         #expect(

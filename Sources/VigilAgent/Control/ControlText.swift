@@ -3,13 +3,17 @@
 /// Kept beside the API (not in the CLI) so that tests check them.
 public enum ControlText {
     /// `vigil members`: columns NAME ADDRESS STATUS INCARNATION TAGS, tags as `k=v,k=v`
-    /// sorted by key; a suspect gets `(suspected by a,b; 2 votes)` at the end of its line.
+    /// sorted by key; a suspect gets `(suspected by a,b; 2 votes)` at the end of its line,
+    /// a fenced member `(fenced: out of service ...)`.
     public static func members(_ members: [MemberView]) -> String {
         var rows = [["NAME", "ADDRESS", "STATUS", "INCARNATION", "TAGS"]]
         for member in members {
             var last = self.tags(member.tags)
             if member.status == "suspect" {
                 last += (last.isEmpty ? "" : "  ") + self.suspicion(member)
+            }
+            if member.outOfService {
+                last += (last.isEmpty ? "" : "  ") + "(fenced: out of service until `vigil fence unfence`)"
             }
             rows.append([
                 member.name, self.address(member.addr, member.port), member.status, String(member.incarnation), last,

@@ -117,12 +117,13 @@ public actor AgentRuntime: AgentControl {
     // MARK: AgentControl
 
     public func members() -> [MemberView] {
-        self.instance.members.map { member in
+        let outOfService = Set(self.instance.fenceStatus.outOfService)
+        return self.instance.members.map { member in
             let detail = self.instance.suspicionDetail(of: member.name)
             return MemberView(
                 name: member.name, addr: member.address.host, port: member.address.port,
                 status: member.status.description, incarnation: member.incarnation, tags: member.tags,
-                suspectedBy: detail.observers, votes: detail.votes)
+                suspectedBy: detail.observers, votes: detail.votes, outOfService: outOfService.contains(member.name))
         }
     }
 
