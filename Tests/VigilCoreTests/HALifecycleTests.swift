@@ -135,6 +135,30 @@ struct HALifecycleTests {
         #expect(network.recoveryOrders.isEmpty)
     }
 
+    @Test func aDeposedLeadersLateReportUnderItsOldTermDoesNotOverrideTheNewLeader() throws {
+        var (network, leader, crashed) = self.clusterWithACertifiedCrash()
+        let oldTerm = network.fenceOrders[0].order.term
+        // The leader is cut off with its fence in flight; the majority elects another.
+        for name in self.names where name != leader { network.side[name] = 1 }
+        network.run(until: network.now + .seconds(15))
+        let next = try #require(
+            network.nodes.filter { $0.key != leader && $0.key != crashed && $0.value.isLeader }.map(\.key).first)
+        #expect(!network.nodes[leader]!.isLeader, "the cut-off leader lost its lease")
+        let resumed = try #require(network.fenceOrders.last { $0.by == next })
+        #expect(resumed.order.term > oldTerm)
+        // The old leader's BMC call now fails, and the partition heals.
+        network.completeFence(0, confirmed: false)
+        network.side = [:]
+        // Gossip spreads what is new; the periodic sync (30 s with `lan`) repairs
+        // the rest, the old leader's stale view included.
+        network.run(until: network.now + .seconds(65))
+        for name in self.names where name != crashed {
+            let record = try #require(network.nodes[name]!.haStatus.first { $0.node == crashed }, "\(name)")
+            #expect(record.term == resumed.order.term && record.phase == .fencing, "\(name): \(record)")
+        }
+        #expect(network.fenceOrders.filter { $0.by == leader }.count == 1, "the old leader ordered nothing more")
+    }
+
     @Test func aForgedHARecordIsIgnored() {
         var (network, _, crashed) = self.clusterWithACertifiedCrash()
         var node = network.nodes["node-1"]!
