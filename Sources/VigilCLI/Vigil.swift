@@ -7,7 +7,7 @@ struct Vigil: AsyncParsableCommand {
         commandName: "vigil",
         abstract: "Peer failure detection and fencing for cloud compute nodes.",
         subcommands: [
-            Agent.self, Members.self, Info.self, Explain.self, Leader.self, Monitor.self, Leave.self, ForceLeave.self,
+            Agent.self, Members.self, Info.self, Explain.self, Leader.self, History.self, Monitor.self, Leave.self, ForceLeave.self,
             Keys.self, Keygen.self, Simulate.self,
         ]
     )

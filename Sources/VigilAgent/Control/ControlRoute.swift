@@ -23,6 +23,8 @@ enum ControlRoute: Equatable, Sendable {
     case keys
     /// `POST /v1/keys/install`, `/use`, `/remove`, the key in the JSON body.
     case changeKeys(KeyOperation)
+    /// `GET /v1/history`, or `GET /v1/history?node=NAME` for one node's rows.
+    case history(node: String?)
 
     /// What a request line asks for.
     enum Match: Equatable, Sendable {
@@ -37,7 +39,7 @@ enum ControlRoute: Equatable, Sendable {
     static let summary =
         "GET /v1/members, GET /v1/info, POST /v1/leave, POST /v1/force-leave/NAME, GET /v1/monitor, "
         + "GET /v1/explain/NAME, GET /v1/leader, GET /v1/keys, POST /v1/keys/install, POST /v1/keys/use, "
-        + "POST /v1/keys/remove"
+        + "POST /v1/keys/remove, GET /v1/history[?node=NAME]"
 
     private static let forceLeavePrefix = "/v1/force-leave/"
     private static let explainPrefix = "/v1/explain/"
@@ -56,6 +58,7 @@ enum ControlRoute: Equatable, Sendable {
         case "/v1/keys/install": route = .changeKeys(.install)
         case "/v1/keys/use": route = .changeKeys(.use)
         case "/v1/keys/remove": route = .changeKeys(.remove)
+        case "/v1/history": route = .history(node: Self.queryValue("node", in: uri))
         default:
             let prefix = path.hasPrefix(Self.forceLeavePrefix) ? Self.forceLeavePrefix : Self.explainPrefix
             guard path.hasPrefix(prefix) else { return .notFound }
@@ -70,10 +73,16 @@ enum ControlRoute: Equatable, Sendable {
         return method == expected ? .route(route) : .methodNotAllowed(allowed: expected)
     }
 
+    /// The percent-decoded value of `name` in the URI's query; `nil` if absent or empty.
+    static func queryValue(_ name: String, in uri: String) -> String? {
+        let value = URLComponents(string: uri)?.queryItems?.first { $0.name == name }?.value
+        return value?.isEmpty == false ? value : nil
+    }
+
     /// The one method each route answers.
     var method: HTTPMethod {
         switch self {
-        case .members, .info, .monitor, .explain, .leader, .keys: .GET
+        case .members, .info, .monitor, .explain, .leader, .keys, .history: .GET
         case .leave, .forceLeave, .changeKeys: .POST
         }
     }

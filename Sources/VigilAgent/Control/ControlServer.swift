@@ -23,6 +23,8 @@ import Darwin
 /// - `GET /v1/monitor` → 200, chunked NDJSON: one `EventView` per line until the client
 ///   goes away
 /// - `GET /v1/keys` → 200 `KeysView` (key ids only)
+/// - `GET /v1/history[?node=NAME]` → 200 `{"history":[HistoryEntryView...]}` (the HA
+///   journal, oldest first), 500 if the journal cannot be read
 /// - `POST /v1/keys/{install,use,remove}` with `{"key":"BASE64"}` → 200 `KeyChangeView`,
 ///   400 for a malformed key or body, 409 for a change refused in the cluster's state.
 ///   The body is never logged, only the key's id.
@@ -258,6 +260,18 @@ public final class ControlServer: Service, Sendable {
         case .route(.keys):
             let keys = await self.control.keys()
             try await Self.write(.ok, keys, version: head.version, keepAlive: keepAlive, to: outbound)
+            return keepAlive
+
+        case .route(.history(let node)):
+            do {
+                let rows = try await self.control.history(node: node)
+                try await Self.write(
+                    .ok, HistoryList(history: rows), version: head.version, keepAlive: keepAlive, to: outbound)
+            } catch {
+                try await Self.write(
+                    .internalServerError, ControlErrorBody(error: "\(error)"), version: head.version,
+                    keepAlive: keepAlive, to: outbound)
+            }
             return keepAlive
 
         case .route(.changeKeys(let operation)):
