@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages Vigil's build needs (libsodium-dev, pkg-config),
-# only those missing, and checks for a Swift toolchain. Safe to run repeatedly: it
+# Installs the Debian/Ubuntu packages Vigil's build needs (libsodium-dev, libsqlite3-dev,
+# pkg-config), only those missing, and checks for a Swift toolchain. Safe to run repeatedly: it
 # prints nothing and changes nothing when everything is present.
 set -euo pipefail
 
@@ -22,10 +22,16 @@ if ! installed libsodium-dev \
     missing+=(libsodium-dev)
 fi
 
+# The HA journal's SQLite (GRDB links the system's libsqlite3): its header and library.
+if ! installed libsqlite3-dev \
+    && ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists sqlite3; }; then
+    missing+=(libsqlite3-dev)
+fi
+
 if ((${#missing[@]} > 0)); then
     command -v apt-get >/dev/null 2>&1 \
-        || fail "missing ${missing[*]}, and apt-get is not available; install libsodium" \
-            "(with its headers) and pkg-config with this system's package manager"
+        || fail "missing ${missing[*]}, and apt-get is not available; install libsodium and" \
+            "SQLite 3 (with their headers) and pkg-config with this system's package manager"
     if ((EUID == 0)); then
         sudo=()
     elif command -v sudo >/dev/null 2>&1; then
@@ -40,6 +46,8 @@ if ((${#missing[@]} > 0)); then
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
     pkg-config --exists libsodium \
         || fail "installed ${missing[*]}, but pkg-config still cannot find libsodium; check PKG_CONFIG_PATH"
+    pkg-config --exists sqlite3 \
+        || fail "installed ${missing[*]}, but pkg-config still cannot find sqlite3; check PKG_CONFIG_PATH"
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

@@ -31,6 +31,9 @@ public protocol AgentControl: Sendable {
     /// Issues a new cluster keyring with `operation` applied to `key`
     /// (`vigil keys install/use/remove`), or does nothing if it is already so.
     func changeKeys(_ operation: KeyOperation, key: ClusterKey) async throws(KeyChangeError) -> KeyChangeView
+    /// The HA journal's rows, or only those about `node`, oldest first (`vigil history`).
+    /// - Throws: if the journal cannot be read (the error says why, in one line).
+    func history(node: String?) async throws -> [HistoryEntryView]
 }
 
 extension AgentControl {

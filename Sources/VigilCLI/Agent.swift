@@ -92,6 +92,10 @@ struct Agent: AsyncParsableCommand {
             if let record = starting.record {
                 instance.restoreKeyring(record)
             }
+            // What this node knew of fences and recoveries before it stopped; a journal
+            // that cannot be read stops the agent here (DataDirectoryError) untouched.
+            let journal = try HAJournal(directory: dataDirectory)
+            instance.restore(haRecords: try journal.latestRecords())
             // Metrics only when asked for: the registry, the factory and the bootstrap
             // live here, the library takes the factory.
             var metrics: (AgentMetrics, MetricsServer)?
@@ -105,7 +109,8 @@ struct Agent: AsyncParsableCommand {
             }
             let runtime = AgentRuntime(
                 instance: instance, sink: transport, presetName: settings.preset, dataDirectory: dataDirectory,
-                logger: logger, keyring: transport, keyringFile: settings.keyringFilePath, metrics: metrics?.0)
+                logger: logger, keyring: transport, keyringFile: settings.keyringFilePath, metrics: metrics?.0,
+                journal: journal)
             let control = ControlServer(path: settings.controlSocketPath, control: runtime, logger: logger)
             // Rejoin through whoever was alive last time, as well as the configured seeds
             // (serf's snapshot): a restarted node needs no --join.

@@ -7,8 +7,8 @@ struct Vigil: AsyncParsableCommand {
         commandName: "vigil",
         abstract: "Peer failure detection and fencing for cloud compute nodes.",
         subcommands: [
-            Agent.self, Members.self, Info.self, Explain.self, Leader.self, Monitor.self, Leave.self, ForceLeave.self,
-            Fence.self, Keys.self, Keygen.self, Simulate.self,
+            Agent.self, Members.self, Info.self, Explain.self, Leader.self, Fence.self, History.self, Monitor.self,
+            Leave.self, ForceLeave.self, Keys.self, Keygen.self, Simulate.self,
         ]
     )
 

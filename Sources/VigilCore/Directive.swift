@@ -9,7 +9,8 @@ public enum Directive: Equatable, Sendable {
     /// Tell the world (CLI `monitor`, logs, metrics, the simulator's bookkeeping).
     case publish(MembershipEvent)
     /// Write this durably (fsync) before carrying out the directives after it: a
-    /// vote must not leave before it is on disk, or a restart could vote twice.
+    /// vote must not leave before it is on disk, or a restart could vote twice; an HA
+    /// step is on disk before it is gossiped on.
     case persist(DurableRecord)
     /// Only the leader, only for a certified failure: power `order.node` off, verify it,
     /// and report with `Instance.fenceCompleted`.
@@ -23,6 +24,10 @@ public enum Directive: Equatable, Sendable {
 public enum DurableRecord: Equatable, Sendable {
     /// The election's term and vote (Raft's `currentTerm`, `votedFor`).
     case election(ElectionRecord)
+    /// A step of a failed node's HA lifecycle this node just stored (made here as
+    /// leader, or gossiped or synced from one): the shell appends it to its journal and
+    /// hands the newest of each node back with `Instance.restore(haRecords:)` at start.
+    case ha(HARecord)
 }
 
 /// Something observable happened to the membership.

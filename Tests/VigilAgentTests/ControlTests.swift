@@ -650,6 +650,8 @@ actor FakeAgent: AgentControl {
         throw KeyChangeError("the fake agent manages no keys")
     }
 
+    func history(node: String?) -> [HistoryEntryView] { [] }
+
     func events() -> AsyncStream<EventView> {
         let (stream, continuation) = AsyncStream<EventView>.makeStream()
         let ended = self.monitorEndedContinuation
@@ -690,7 +692,7 @@ extension Logger {
 /// temporary directory (or at `path`), then stops the server.
 @discardableResult
 func withControlServer<T>(
-    _ agent: FakeAgent, socket: String = "ctl.sock", at path: String? = nil,
+    _ agent: any AgentControl, socket: String = "ctl.sock", at path: String? = nil,
     _ body: (ControlClient, String) async throws -> T
 ) async throws -> T {
     let directory = try TemporaryDirectory()

@@ -52,7 +52,20 @@ extension Instance {
     }
 }
 
+extension Packet {
+    /// The HA records this packet carries, as gossip or in a sync's full state.
+    var haRecords: [HARecord] {
+        var records: [HARecord] = self.gossip.compactMap { if case .ha(let r) = $0 { r } else { nil } }
+        if case .sync(let sync) = self.message { records += sync.state?.haRecords ?? [] }
+        return records
+    }
+}
+
 extension [Directive] {
+    var journaled: [HARecord] {
+        self.compactMap { if case .persist(.ha(let r)) = $0 { r } else { nil } }
+    }
+
     var sent: [(Packet, Address)] {
         self.compactMap { if case .send(let p, let a) = $0 { (p, a) } else { nil } }
     }
@@ -84,6 +97,10 @@ struct MiniNetwork {
     var fenceOrders: [(at: Instant, by: String, order: FenceOrder)] = []
     var recoveryOrders: [(at: Instant, by: String, order: RecoveryOrder)] = []
     var events: [(at: Instant, node: String, event: MembershipEvent)] = []
+    /// What each node asked its shell to journal (`.persist(.ha)`), in order.
+    var journaled: [String: [HARecord]] = [:]
+    /// HA records a node sent before it had asked to journal them (must stay empty).
+    var sentBeforeJournaled: [(node: String, record: HARecord)] = []
     var now: Instant = .zero
     let delay: Duration = .milliseconds(1)
 
@@ -104,13 +121,18 @@ struct MiniNetwork {
         for directive in directives {
             switch directive {
             case .send(let packet, let to), .stream(let packet, let to):
+                for record in packet.haRecords where !(self.journaled[name] ?? []).contains(record) {
+                    self.sentBeforeJournaled.append((name, record))
+                }
                 guard let target = self.byAddress[to] else { continue }
                 self.inFlight.append((self.now + self.delay, target, packet, address))
             case .wake(let at):
                 self.wakes[name] = at
             case .publish(let event):
                 self.events.append((self.now, name, event))
-            case .persist:
+            case .persist(.ha(let record)):
+                self.journaled[name, default: []].append(record)
+            case .persist(.election):
                 break
             case .fence(let order):
                 self.fenceOrders.append((self.now, name, order))

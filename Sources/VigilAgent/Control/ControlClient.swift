@@ -98,6 +98,12 @@ public struct ControlClient: Sendable {
         return try await self.call(.POST, "/v1/fence/unfence/\(encoded)", answer: FenceCommandView.self)
     }
 
+    /// `GET /v1/history[?node=NAME]`: the agent's HA journal, oldest first.
+    public func getHistory(node: String? = nil) async throws -> [HistoryEntryView] {
+        let query = node.map { "?node=" + ($0.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? $0) } ?? ""
+        return try await self.call(.GET, "/v1/history" + query, answer: HistoryList.self).history
+    }
+
     /// `GET /v1/keys`: which keys the live members hold.
     public func getKeys() async throws -> KeysView {
         try await self.call(.GET, "/v1/keys", answer: KeysView.self)

@@ -31,6 +31,8 @@ enum ControlRoute: Equatable, Sendable {
     case fenceConfirm(name: String)
     /// `POST /v1/fence/unfence/{name}`
     case fenceUnfence(name: String)
+    /// `GET /v1/history`, or `GET /v1/history?node=NAME` for one node's rows.
+    case history(node: String?)
 
     /// What a request line asks for.
     enum Match: Equatable, Sendable {
@@ -46,7 +48,7 @@ enum ControlRoute: Equatable, Sendable {
         "GET /v1/members, GET /v1/info, POST /v1/leave, POST /v1/force-leave/NAME, GET /v1/monitor, "
         + "GET /v1/explain/NAME, GET /v1/leader, GET /v1/keys, POST /v1/keys/install, POST /v1/keys/use, "
         + "POST /v1/keys/remove, GET /v1/fence, POST /v1/fence/approve, POST /v1/fence/confirm/NAME, "
-        + "POST /v1/fence/unfence/NAME"
+        + "POST /v1/fence/unfence/NAME, GET /v1/history[?node=NAME]"
 
     private static let forceLeavePrefix = "/v1/force-leave/"
     private static let explainPrefix = "/v1/explain/"
@@ -74,6 +76,7 @@ enum ControlRoute: Equatable, Sendable {
         case "/v1/keys/remove": route = .changeKeys(.remove)
         case "/v1/fence": route = .fenceStatus
         case "/v1/fence/approve": route = .fenceApprove
+        case "/v1/history": route = .history(node: Self.queryValue("node", in: uri))
         default:
             guard let named = Self.named.first(where: { path.hasPrefix($0.prefix) }) else { return .notFound }
             let encoded = path.dropFirst(named.prefix.count)
@@ -87,10 +90,16 @@ enum ControlRoute: Equatable, Sendable {
         return method == expected ? .route(route) : .methodNotAllowed(allowed: expected)
     }
 
+    /// The percent-decoded value of `name` in the URI's query; `nil` if absent or empty.
+    static func queryValue(_ name: String, in uri: String) -> String? {
+        let value = URLComponents(string: uri)?.queryItems?.first { $0.name == name }?.value
+        return value?.isEmpty == false ? value : nil
+    }
+
     /// The one method each route answers.
     var method: HTTPMethod {
         switch self {
-        case .members, .info, .monitor, .explain, .leader, .keys, .fenceStatus: .GET
+        case .members, .info, .monitor, .explain, .leader, .keys, .fenceStatus, .history: .GET
         case .leave, .forceLeave, .changeKeys, .fenceApprove, .fenceConfirm, .fenceUnfence: .POST
         }
     }

@@ -28,6 +28,8 @@ import Darwin
 /// - `POST /v1/fence/approve` with `{"nodes":[...]}` or `{"all":true}`, `POST
 ///   /v1/fence/confirm/{name}`, `POST /v1/fence/unfence/{name}` → 200
 ///   `FenceCommandView`, or 409 `{"error":"..."}` when nothing was recorded
+/// - `GET /v1/history[?node=NAME]` → 200 `{"history":[HistoryEntryView...]}` (the HA
+///   journal, oldest first), 500 if the journal cannot be read
 /// - `POST /v1/keys/{install,use,remove}` with `{"key":"BASE64"}` → 200 `KeyChangeView`,
 ///   400 for a malformed key or body, 409 for a change refused in the cluster's state.
 ///   The body is never logged, only the key's id.
@@ -280,6 +282,18 @@ public final class ControlServer: Service, Sendable {
 
         case .route(.fenceUnfence(let name)):
             try await self.answerFence(.fenceUnfence(name: name), request, keepAlive: keepAlive, outbound: outbound)
+            return keepAlive
+
+        case .route(.history(let node)):
+            do {
+                let rows = try await self.control.history(node: node)
+                try await Self.write(
+                    .ok, HistoryList(history: rows), version: head.version, keepAlive: keepAlive, to: outbound)
+            } catch {
+                try await Self.write(
+                    .internalServerError, ControlErrorBody(error: "\(error)"), version: head.version,
+                    keepAlive: keepAlive, to: outbound)
+            }
             return keepAlive
 
         case .route(.changeKeys(let operation)):

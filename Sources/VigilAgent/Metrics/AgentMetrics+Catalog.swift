@@ -31,6 +31,7 @@ extension AgentMetrics {
         .init("vigil_connections_refused_total", .counter, "Inbound sync connections refused because too many were open."),
         .init("vigil_stream_timeouts_total", .counter, "Inbound sync connections closed for not sending a frame in time."),
         .init("vigil_replay_cache_evictions_total", .counter, "Nonces forgotten early for room; non-zero means the replay cache is too small for the traffic."),
+        .init("vigil_journal_write_failures_total", .counter, "HA records the journal (journal.sqlite) could not write, e.g. disk full; the agent keeps running, and a restart gets such records back from its peers."),
     ]
 
     /// Help text by metric name, for ``DescribedPrometheusFactory``.

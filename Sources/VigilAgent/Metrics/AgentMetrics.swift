@@ -27,12 +27,16 @@ public struct AgentMetrics: Sendable {
         /// The engine's drops, cumulative.
         public var protocolDrops: [DropReason: UInt64]
         public var transport: TransportStats
+        /// HA records the journal could not write, cumulative.
+        public var journalWriteFailures: UInt64
 
         public init(
             members: [MemberStatus: Int] = [:], healthScore: Int = 0, isolated: Bool = false, incarnation: UInt64 = 0,
             engine: InstanceStats = InstanceStats(), roundTrips: [Duration] = [], suspects: [SuspectPhi] = [],
-            protocolDrops: [DropReason: UInt64] = [:], transport: TransportStats = TransportStats()
+            protocolDrops: [DropReason: UInt64] = [:], transport: TransportStats = TransportStats(),
+            journalWriteFailures: UInt64 = 0
         ) {
+            self.journalWriteFailures = journalWriteFailures
             self.members = members
             self.healthScore = healthScore
             self.isolated = isolated
@@ -107,6 +111,7 @@ public struct AgentMetrics: Sendable {
     private var connectionsRefused: Cumulative
     private var streamTimeouts: Cumulative
     private var replayCacheEvictions: Cumulative
+    private var journalWriteFailures: Cumulative
 
     /// Creates every metric once, through `factory`.
     public init(factory: any MetricsFactory) {
@@ -155,6 +160,7 @@ public struct AgentMetrics: Sendable {
         self.connectionsRefused = Cumulative("vigil_connections_refused_total", factory: factory)
         self.streamTimeouts = Cumulative("vigil_stream_timeouts_total", factory: factory)
         self.replayCacheEvictions = Cumulative("vigil_replay_cache_evictions_total", factory: factory)
+        self.journalWriteFailures = Cumulative("vigil_journal_write_failures_total", factory: factory)
     }
 
     /// Brings every metric up to date with `sample`.
@@ -203,6 +209,7 @@ public struct AgentMetrics: Sendable {
         self.connectionsRefused.advance(to: transport.connectionsRefused)
         self.streamTimeouts.advance(to: transport.streamTimeouts)
         self.replayCacheEvictions.advance(to: transport.replayCacheEvictions)
+        self.journalWriteFailures.advance(to: sample.journalWriteFailures)
     }
 
     /// One series per current suspect; a series whose suspicion ended is destroyed, so

@@ -24,6 +24,9 @@ public actor AgentRuntime: AgentControl {
     private let logger: Logger
     private let presetName: String
     private let dataDirectory: DataDirectory?
+    /// Where every HA record the engine stores is appended before it is carried on
+    /// (`nil`: not journaled, some tests).
+    private let journal: HAJournal?
     private let origin = ContinuousClock.now
     private var wakeAt: Instant = .distantFuture
     private var subscribers: [Int: AsyncStream<EventView>.Continuation] = [:]
@@ -59,13 +62,17 @@ public actor AgentRuntime: AgentControl {
     ///     so that a restart comes back with it.
     ///   - metrics: brought up to date by ``record(transport:)``; `nil` when no metrics
     ///     endpoint is configured.
+    ///   - journal: the HA journal, where each HA record the engine stores is written
+    ///     before what follows it is carried out; `vigil history` reads it. The engine
+    ///     should have been given its newest records back (`Instance.restore(haRecords:)`).
     public init(
         instance: Instance, sink: any PacketSink, presetName: String, dataDirectory: DataDirectory? = nil,
         logger: Logger, keyring: (any KeyringHolder)? = nil, keyringFile: String? = nil,
-        metrics: AgentMetrics? = nil
+        metrics: AgentMetrics? = nil, journal: HAJournal? = nil
     ) {
         self.instance = instance
         self.dataDirectory = dataDirectory
+        self.journal = journal
         self.metrics = metrics
         self.sink = sink
         self.keyringHolder = keyring
@@ -220,6 +227,13 @@ public actor AgentRuntime: AgentControl {
         for (key, value) in counters { self.counters[key] = value }
     }
 
+    // MARK: History
+
+    public func history(node: String?) throws -> [HistoryEntryView] {
+        guard let journal = self.journal else { return [] }
+        return HistoryEntryView.rows(try journal.history(node: node))
+    }
+
     // MARK: Keys
 
     public func keys() -> KeysView {
@@ -301,7 +315,8 @@ public actor AgentRuntime: AgentControl {
                 members: self.instance.memberCounts, healthScore: self.instance.healthScore,
                 isolated: self.instance.isIsolated, incarnation: self.instance.me.incarnation,
                 engine: self.instance.stats, roundTrips: self.instance.drainRoundTrips(),
-                suspects: self.instance.suspectPhis(now: self.now()), protocolDrops: drops, transport: stats))
+                suspects: self.instance.suspectPhis(now: self.now()), protocolDrops: drops, transport: stats,
+                journalWriteFailures: self.counters[Self.journalWriteFailed] ?? 0))
         self.metrics = metrics
     }
 
@@ -352,6 +367,22 @@ public actor AgentRuntime: AgentControl {
                     self.logger.critical(
                         "election.persist-failed", metadata: ["error": "\(error)", "election.term": "\(record.term)"])
                 }
+            case .persist(.ha(let record)):
+                guard let journal = self.journal else { continue }
+                do {
+                    try journal.append(record)
+                } catch {
+                    // Unlike a vote, what follows may still go: the record is held and
+                    // gossiped, so the peers journal it, and a restart here gets it back
+                    // from them through sync. Holding it back would only slow HA down.
+                    self.count(Self.journalWriteFailed)
+                    self.logger.error(
+                        "journal.write-failed",
+                        metadata: [
+                            "error": "\(error)", "peer.name": "\(record.node)", "ha.phase": "\(record.phase)",
+                            "election.term": "\(record.term)",
+                        ])
+                }
             }
         }
         if let record = self.pendingKeyring {
@@ -359,6 +390,10 @@ public actor AgentRuntime: AgentControl {
             self.applyKeyring(record)
         }
     }
+
+    /// The `info` counter (and `vigil_journal_write_failures_total`) of HA records that
+    /// could not be journaled.
+    static let journalWriteFailed = "journal_write_failed"
 
     private func count(_ key: String) {
         self.counters[key, default: 0] &+= 1

@@ -255,6 +255,9 @@ extension Instance {
         let wasFenced = self.haRecords[record.node]?.phase.isFenced ?? false
         self.haRecords[record.node] = record
         if wasFenced != record.phase.isFenced { self.denominatorDirty = true }
+        // Journaled before anything can carry it on: gossip taken from the queue below
+        // leaves in a later directive of this same output, or in a later output.
+        self.output.append(.persist(.ha(record)))
         self.publish(.haChanged(record))
         self.queue.enqueue(.ha(record), key: .ha(record.node), priority: .failureNews)
     }

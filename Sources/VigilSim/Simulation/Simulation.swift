@@ -308,6 +308,8 @@ public final class Simulation<Node: SimulatedNode> {
                 self.recorder.record(event, from: node, at: self.clock)
             case .persist(.election(let record)):
                 self.persisted[node] = record
+            case .persist(.ha):
+                break  // no journal here: a restarted node gets its HA records back through sync
             case .fence(let order):
                 guard let target = self.addressIndex[order.address].map(Int.init) else { continue }
                 self.recorder.fenceOrdered(order, by: node, target: target, at: self.clock)

@@ -122,6 +122,15 @@ final class AgentProcesses {
         return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
     }
 
+    /// Waits for `name` to exit by itself (an agent refusing to start); its exit status,
+    /// or `nil` if it is still running after the hang guard.
+    func exitStatus(of name: String) async -> Int32? {
+        guard let process = self.running[name] else { return nil }
+        guard await eventually(60, { !process.isRunning }) else { return nil }
+        self.running[name] = nil
+        return process.terminationStatus
+    }
+
     /// Kills every agent still running (SIGKILL, then reaps it) and removes the
     /// directory. Safe to call more than once.
     func stopAll() {
