@@ -16,16 +16,6 @@ import VigilCore
 /// (an agent alone has nothing to fence), with the clock of `HAJournalTests`.
 @Suite("vigil history on a real agent", .serialized)
 struct HAJournalProcessTests {
-    static let expectedTable = """
-        TIME                      NODE    LIFE  TERM  PHASE              LEADER  ATTEMPTS  SINCE  DETAIL
-        2026-12-01T10:41:02.113Z  node-3  7     4     fencing            node-1  1         +0.0s  term 4, attempt 1
-        2026-12-01T10:41:06.313Z  node-3  7     4     fenced             node-1  0         +4.2s  redfish: PowerState Off after ForceOff
-        2026-12-01T10:41:06.363Z  node-3  7     4     recovering         node-1  1         +4.3s  term 4, attempt 1
-        2026-12-01T10:41:07.013Z  node-3  7     4     recovered          node-1  0         +4.9s  masakari: notification 5f0c accepted
-        2026-12-01T10:41:08.113Z  node-5  2     4     awaiting-approval  node-1  0         +0.0s  brake: 2 of 5 members failed or suspect; approve with `vigil fence approve`
-
-        """
-
     @Test func aRestartedAgentStillShowsTheHistoryItHad() async throws {
         let agents = try AgentProcesses()
         defer { agents.stopAll() }
@@ -47,7 +37,7 @@ struct HAJournalProcessTests {
             _ = try await agents.address(of: "j-1")
             let table = try await agents.vigil(["history", "--control", socket])
             #expect(table.status == 0, "run \(run)\n\(agents.logTail("j-1"))")
-            #expect(table.output == Self.expectedTable, "run \(run)")
+            #expect(table.output == HAJournalTests.expectedTable, "run \(run)")
             let json = try await agents.vigil(["history", "--control", socket, "--format", "json", "--node", "node-3"])
             #expect(json.status == 0)
             let list = try JSONDecoder().decode(HistoryList.self, from: Data(json.output.utf8))

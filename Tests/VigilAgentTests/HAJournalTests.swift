@@ -46,6 +46,17 @@ struct HAJournalTests {
         ),
     ]
 
+    /// `vigil history` of `steps`.
+    static let expectedTable = """
+        TIME                      NODE    LIFE  TERM  PHASE              LEADER  ATTEMPTS  SINCE  DETAIL
+        2026-12-01T10:41:02.113Z  node-3  7     4     fencing            node-1  1         +0.0s  term 4, attempt 1
+        2026-12-01T10:41:06.313Z  node-3  7     4     fenced             node-1  0         +4.2s  redfish: PowerState Off after ForceOff
+        2026-12-01T10:41:06.363Z  node-3  7     4     recovering         node-1  1         +4.3s  term 4, attempt 1
+        2026-12-01T10:41:07.013Z  node-3  7     4     recovered          node-1  0         +4.9s  masakari: notification 5f0c accepted
+        2026-12-01T10:41:08.113Z  node-5  2     4     awaiting-approval  node-1  0         +0.0s  brake: 2 of 5 members failed or suspect; approve with `vigil fence approve`
+
+        """
+
     // MARK: - The file
 
     @Test func aJournalRoundTripsEveryFieldInTheOrderRowsWereStored() throws {
@@ -154,10 +165,7 @@ struct HAJournalTests {
         do {
             let first = try JournalHarness(directory: directory.path)
             await first.runtime.start(joining: [])
-            for (after, record) in Self.steps {
-                first.clock.set(Self.start.addingTimeInterval(after))
-                await first.deliver(record)
-            }
+            await first.deliverSteps()
         }  // the agent stops: runtime, engine and journal gone
         let data = try DataDirectory(path: directory.path)
         let journal = try HAJournal(directory: data)
@@ -210,22 +218,10 @@ struct HAJournalTests {
         defer { directory.remove() }
         let harness = try JournalHarness(directory: directory.path)
         await harness.runtime.start(joining: [])
-        for (after, record) in Self.steps {
-            harness.clock.set(Self.start.addingTimeInterval(after))
-            await harness.deliver(record)
-        }
+        await harness.deliverSteps()
         try await withControlServer(harness.runtime) { client, _ async throws in
             let rows = try await client.getHistory()
-            #expect(
-                ControlText.history(rows) == """
-                    TIME                      NODE    LIFE  TERM  PHASE              LEADER  ATTEMPTS  SINCE  DETAIL
-                    2026-12-01T10:41:02.113Z  node-3  7     4     fencing            node-1  1         +0.0s  term 4, attempt 1
-                    2026-12-01T10:41:06.313Z  node-3  7     4     fenced             node-1  0         +4.2s  redfish: PowerState Off after ForceOff
-                    2026-12-01T10:41:06.363Z  node-3  7     4     recovering         node-1  1         +4.3s  term 4, attempt 1
-                    2026-12-01T10:41:07.013Z  node-3  7     4     recovered          node-1  0         +4.9s  masakari: notification 5f0c accepted
-                    2026-12-01T10:41:08.113Z  node-5  2     4     awaiting-approval  node-1  0         +0.0s  brake: 2 of 5 members failed or suspect; approve with `vigil fence approve`
-
-                    """)
+            #expect(ControlText.history(rows) == Self.expectedTable)
             let one = try await client.getHistory(node: "node-5")
             #expect(one.map(\.node) == ["node-5"])
             #expect(try await client.getHistory(node: "node 9/x").isEmpty)
@@ -302,6 +298,14 @@ struct JournalHarness {
         self.runtime = AgentRuntime(
             instance: instance, sink: NullSink(), presetName: "local", logger: logger, metrics: metrics,
             journal: self.journal)
+    }
+
+    /// Every one of `HAJournalTests.steps`, each at its time.
+    func deliverSteps() async {
+        for (after, record) in HAJournalTests.steps {
+            self.clock.set(HAJournalTests.start.addingTimeInterval(after))
+            await self.deliver(record)
+        }
     }
 
     func deliver(_ record: HARecord) async {
