@@ -61,7 +61,8 @@ class Handler(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if urlparse(self.path).path.rstrip("/") != "/identity/v3/auth/tokens":
             return self.answer(404, {"itemNotFound": {"code": 404, "message": "not here"}})
-        endpoint = lambda kind, url: {"type": kind, "name": kind, "id": kind, "endpoints": [
+        # Masakari looks the compute service up by name: `nova`.
+        endpoint = lambda kind, name, url: {"type": kind, "name": name, "id": kind, "endpoints": [
             {"interface": i, "region": "RegionOne", "region_id": "RegionOne", "url": url, "id": kind + i}
             for i in ("public", "internal", "admin")]}
         token = {"token": {
@@ -70,7 +71,8 @@ class Handler(BaseHTTPRequestHandler):
             "user": {"id": "u1", "name": "vigil", "domain": {"id": "default", "name": "Default"}},
             "project": {"id": "p1", "name": "service", "domain": {"id": "default", "name": "Default"}},
             "roles": [{"id": "r1", "name": "admin"}],
-            "catalog": [endpoint("identity", f"{BASE}/identity"), endpoint("compute", f"{BASE}/compute/v2.1")]}}
+            "catalog": [endpoint("identity", "keystone", f"{BASE}/identity"),
+                        endpoint("compute", "nova", f"{BASE}/compute/v2.1")]}}
         return self.answer(201, token, [("X-Subject-Token", "gAAAAAB" + uuid.uuid4().hex)])
 
 

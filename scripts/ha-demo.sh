@@ -14,6 +14,7 @@
 # started here is stopped on exit, Ctrl-C included.
 #
 #     bash scripts/ha-demo.sh
+#     VIGIL_BINARY=.build/debug/vigil bash scripts/ha-demo.sh   # skip the release build
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 bash scripts/test-components.sh
@@ -24,8 +25,13 @@ for tool in "$venv/bin/sushy-emulator" "$masakari_venv/bin/masakari-api"; do
     [[ -x $tool ]] || { echo "ha-demo: $tool is missing (see scripts/test-components*.sh)" >&2; exit 1; }
 done
 
-swift build -c release --product vigil
-vigil=$PWD/.build/release/vigil
+# VIGIL_BINARY=PATH uses that build instead of building the release one.
+if [[ -n ${VIGIL_BINARY:-} ]]; then
+    vigil=$VIGIL_BINARY
+else
+    swift build -c release --product vigil
+    vigil=$PWD/.build/release/vigil
+fi
 dir=$(mktemp -d /tmp/vigil-ha-demo.XXXXXX)
 names=(node-1 node-2 node-3 node-4 node-5)
 declare -A agent_pid=()
@@ -39,9 +45,9 @@ cleanup() {
     for pid in "${agent_pid[@]}" "${helper_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     if ((status != 0)); then
         echo "ha-demo: failed (status $status); last lines of each log:" >&2
-        for log in "$dir"/*.log; do [[ -e $log ]] && { echo "--- $log" >&2; tail -n 5 "$log" >&2; }; done
+        for log in "$dir"/*.log "$dir"/masakari/*.log; do [[ -e $log ]] && { echo "--- $log" >&2; tail -n 5 "$log" >&2; }; done
     fi
-    rm -rf "$dir"
+    [[ -n ${VIGIL_DEMO_KEEP:-} ]] || rm -rf "$dir"
     exit "$status"
 }
 trap cleanup EXIT
