@@ -50,19 +50,8 @@ public final class ConfiguredHA: HAActions {
         let fenceLevels = FenceLevels(levels: levels.map { $0.map { $0.makeDriver() } }, logger: self.logger)
         let request = FenceRequest(node: order.node, term: order.term, timeout: self.fencing.timeout)
         let bound = self.fencing.longestFence(of: order.node) + Self.hangGrace
-        let outcome: Result<FenceLevelsConfirmation, FenceLevelsError>
-        do throws(FenceError) {
-            outcome = try await FenceDeadline(after: bound).guarding(
-                onTimeout: { .timedOut("the fence of \(order.node) did not end within \(bound.fenceText)") }
-            ) { () async throws(FenceError) in
-                do throws(FenceLevelsError) {
-                    return .success(try await fenceLevels.fence(request))
-                } catch {
-                    return .failure(error)
-                }
-            }
-        } catch {
-            return (false, Check.oneLine(error.message))
+        let outcome = await Self.guarded(within: bound, "the fence of \(order.node)") {
+            () async throws(FenceLevelsError) in try await fenceLevels.fence(request)
         }
         switch outcome {
         case .success(let confirmation):
@@ -75,8 +64,8 @@ public final class ConfiguredHA: HAActions {
             }
             let methods = confirmation.confirmations.map { "\($0.method): \($0.detail)" }.joined(separator: "; ")
             return (true, confirmation.level == 1 ? methods : "level \(confirmation.level): \(methods)")
-        case .failure(let error):
-            return (false, Check.oneLine(error.description))
+        case .failure(let failure):
+            return (false, failure.message)
         }
     }
 
@@ -94,24 +83,40 @@ public final class ConfiguredHA: HAActions {
             node: order.node, term: order.term, fencedAt: fencedAt, timeout: self.recovery.timeout)
         let driver = self.recoveryDriver
         let bound = self.recovery.timeout + Self.hangGrace
-        let outcome: Result<RecoveryOutcome, RecoveryError>
+        let outcome = await Self.guarded(within: bound, "the recovery of \(order.node)") {
+            () async throws(RecoveryError) in try await driver.recover(request)
+        }
+        switch outcome {
+        case .success(let done): return (true, "\(done.method): \(done.detail)")
+        case .failure(let failure): return (false, failure.message)
+        }
+    }
+
+    /// Why a guarded call gave no result: its own error, or the hang guard's, on one line.
+    private struct GuardFailure: Error {
+        var message: String
+    }
+
+    /// Runs `body` under the hang guard: past `bound` it is cancelled and reported as
+    /// a failure (a driver that ignores its own timeout must not hold an order forever).
+    private static func guarded<T: Sendable, E: Error & CustomStringConvertible>(
+        within bound: Duration, _ what: String, _ body: @escaping @Sendable () async throws(E) -> T
+    ) async -> Result<T, GuardFailure> {
+        let outcome: Result<T, E>
         do throws(FenceError) {
             outcome = try await FenceDeadline(after: bound).guarding(
-                onTimeout: { .timedOut("the recovery of \(order.node) did not end within \(bound.fenceText)") }
-            ) { () async throws(FenceError) in
-                do throws(RecoveryError) {
-                    return .success(try await driver.recover(request))
+                onTimeout: { .timedOut("\(what) did not end within \(bound.fenceText)") }
+            ) { () async throws(FenceError) -> Result<T, E> in
+                do throws(E) {
+                    return .success(try await body())
                 } catch {
                     return .failure(error)
                 }
             }
         } catch {
-            return (false, Check.oneLine(error.message))
+            return .failure(GuardFailure(message: Check.oneLine(error.message)))
         }
-        switch outcome {
-        case .success(let done): return (true, "\(done.method): \(done.detail)")
-        case .failure(let error): return (false, Check.oneLine(error.message))
-        }
+        return outcome.mapError { GuardFailure(message: Check.oneLine($0.description)) }
     }
 
     /// When this agent holds `node`'s `life` as fenced (for tests and `vigil fence status`).
