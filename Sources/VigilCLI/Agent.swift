@@ -78,6 +78,26 @@ struct Agent: AsyncParsableCommand {
                 ])
         }
 
+        let haActions: any HAActions
+        if let fencing = settings.fencing, let recovery = settings.recovery, settings.protocolConfiguration.ha.enabled {
+            haActions = ConfiguredHA(fencing: fencing, recovery: recovery, logger: logger)
+            logger.notice(
+                "ha.enabled",
+                metadata: [
+                    "fence.default_levels": "\(fencing.levels.count)", "fence.nodes": "\(fencing.nodes.count)",
+                    "fence.timeout": "\(fencing.timeout)", "recovery.driver": "\(recovery.driverName)",
+                ])
+        } else {
+            haActions = UnconfiguredHA()
+            // Said once, at start: an operator must not believe this cluster fences.
+            logger.notice(
+                "ha.disabled",
+                metadata: [
+                    "ha.reason": "\(settings.haOffReason ?? "-")",
+                    "hint": "failures are detected and reported, but nothing is fenced or recovered",
+                ])
+        }
+
         do {
             let dataDirectory = try DataDirectory(path: settings.dataDirectory)
             let identity = try dataDirectory.loadOrCreateIdentity()
@@ -121,7 +141,7 @@ struct Agent: AsyncParsableCommand {
             let service = AgentService(
                 runtime: runtime, transport: transport, control: control, metrics: metrics?.1, seeds: seeds,
                 leaveGrace: settings.protocolConfiguration.probe.period.scaled(by: 2), dataDirectory: dataDirectory,
-                logger: logger)
+                haActions: haActions, logger: logger)
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],

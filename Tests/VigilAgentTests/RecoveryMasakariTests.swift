@@ -137,15 +137,27 @@ struct MasakariAPI {
 
     /// A segment (recovery method `auto`) with one host, through Masakari's own API.
     func addHost(_ name: String, onMaintenance: Bool) async throws {
+        try await self.addSegment("segment-\(name)", hosts: [name], onMaintenance: onMaintenance)
+    }
+
+    /// A segment (recovery method `auto`) holding `hosts`.
+    /// - Returns: each host's uuid (a notification names its host by `source_host_uuid`).
+    @discardableResult
+    func addSegment(_ segmentName: String, hosts: [String], onMaintenance: Bool = false) async throws -> [String: String] {
+        var uuids: [String: String] = [:]
         let (segmentStatus, segment) = try await self.call(
             .POST, "/v1/segments",
-            ["segment": ["name": "segment-\(name)", "recovery_method": "auto", "service_type": "COMPUTE"]])
+            ["segment": ["name": segmentName, "recovery_method": "auto", "service_type": "COMPUTE"]])
         try #require(segmentStatus == 201, "POST /v1/segments answered \(segmentStatus): \(segment)")
         let uuid = try #require((segment["segment"] as? [String: Any])?["uuid"] as? String)
-        let (hostStatus, host) = try await self.call(
-            .POST, "/v1/segments/\(uuid)/hosts",
-            ["host": ["name": name, "type": "COMPUTE", "control_attributes": "SSH", "on_maintenance": onMaintenance, "reserved": false]])
-        try #require(hostStatus == 201, "POST /v1/segments/\(uuid)/hosts answered \(hostStatus): \(host)")
+        for name in hosts {
+            let (hostStatus, host) = try await self.call(
+                .POST, "/v1/segments/\(uuid)/hosts",
+                ["host": ["name": name, "type": "COMPUTE", "control_attributes": "SSH", "on_maintenance": onMaintenance, "reserved": false]])
+            try #require(hostStatus == 201, "POST /v1/segments/\(uuid)/hosts answered \(hostStatus): \(host)")
+            uuids[name] = (host["host"] as? [String: Any])?["uuid"] as? String
+        }
+        return uuids
     }
 
     func notifications() async throws -> [[String: Any]] {

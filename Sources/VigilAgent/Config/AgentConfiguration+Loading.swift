@@ -31,6 +31,9 @@ import Yams
 //       quorum: {flap_limit, flap_window, max_suspect_share_to_vote}
 //       election: {heartbeat_interval, lease, election_timeout_min, election_timeout_max,
 //                  voters: "a,b,c"}
+//     ha: {enabled, max_failed_share, ...}  # file only: AgentConfiguration+HA.swift
+//     fencing: {timeout, levels, nodes}     # file only: FencingSettings+Loading.swift
+//     recovery: {driver, ...}               # file only: RecoverySettings+Loading.swift
 //
 // Scalars replace lower layers; `tags` merge key by key (a higher layer wins per
 // key); `join` replaces the lower layer's list. An empty environment variable counts
@@ -123,6 +126,8 @@ private struct Settings {
     var preset: Sourced<String>?
     var insecureNoEncryption: Sourced<Bool>?
     var overrides: [ProtocolOverride] = []
+    /// `ha:`, `fencing:`, `recovery:` (file only).
+    var ha: HAFileSettings?
 
     init() {}
 
@@ -142,6 +147,7 @@ private struct Settings {
         self.preset = higher.preset ?? self.preset
         self.insecureNoEncryption = higher.insecureNoEncryption ?? self.insecureNoEncryption
         self.overrides += higher.overrides
+        self.ha = higher.ha ?? self.ha
     }
 
     init(environment: [String: String]) throws(ConfigurationError) {
@@ -316,6 +322,11 @@ private struct Settings {
                 "heartbeat_interval (\(Check.format(election.heartbeatInterval))) must be at most half of "
                     + "lease (\(Check.format(election.leaseDuration)))")
         }
+        if let ha = self.ha {
+            configuration.ha = ha.ha
+            result.fencing = ha.fencing
+            result.recovery = ha.recovery
+        }
         result.protocolConfiguration = configuration
         return result
     }
@@ -334,7 +345,7 @@ private struct ConfigFileReader {
 
     static let topLevelKeys = [
         "name", "bind", "advertise", "join", "tags", "data_dir", "control", "encrypt", "keyring_file", "metrics",
-        "log_level", "preset", "insecure_no_encryption", "protocol",
+        "log_level", "preset", "insecure_no_encryption", "protocol", "ha", "fencing", "recovery",
     ]
 
     func origin(_ key: String) -> ConfigurationOrigin {
@@ -350,6 +361,7 @@ private struct ConfigFileReader {
         }
         var settings = Settings()
         guard let root else { return settings }  // an empty file sets nothing
+        var haSections: [String: Node] = [:]
         guard case .mapping(let mapping) = root else {
             throw ConfigurationError(
                 source: self.path,
@@ -409,10 +421,15 @@ private struct ConfigFileReader {
                 }
             case "protocol":
                 settings.overrides = try self.protocolOverrides(value)
+            case "ha", "fencing", "recovery":
+                // Read together below: whether HA is on depends on all three.
+                if !Self.isNull(value) { haSections[key] = value }
             default:
                 throw self.unknownKey(key, known: Self.topLevelKeys, in: nil)
             }
         }
+        settings.ha = try HAFileSettings.read(
+            ha: haSections["ha"], fencing: haSections["fencing"], recovery: haSections["recovery"], source: self.path)
         return settings
     }
 

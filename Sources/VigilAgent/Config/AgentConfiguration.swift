@@ -55,6 +55,11 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Run without sealing gossip. Must be asked for explicitly: with neither a key
     /// nor this, the configuration is refused. Default `false`.
     public var insecureNoEncryption: Bool
+    /// The `fencing:` section: every node's fence levels, used while this node leads.
+    /// Default none. With `recovery`, it turns HA on (``protocolConfiguration``'s `ha`).
+    public var fencing: FencingSettings?
+    /// The `recovery:` section: the driver that restarts a fenced node's VMs. Default none.
+    public var recovery: RecoverySettings?
 
     /// The default gossip port (serf's).
     public static let defaultPort: UInt16 = 7946
@@ -79,7 +84,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         logLevel: Logger.Level = .info,
         preset: String = "lan",
         protocolConfiguration: Configuration = .lan,
-        insecureNoEncryption: Bool = false
+        insecureNoEncryption: Bool = false,
+        fencing: FencingSettings? = nil,
+        recovery: RecoverySettings? = nil
     ) {
         self.name = name
         self.bind = bind
@@ -95,6 +102,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         self.preset = preset
         self.protocolConfiguration = protocolConfiguration
         self.insecureNoEncryption = insecureNoEncryption
+        self.fencing = fencing
+        self.recovery = recovery
     }
 
     /// The control socket path in effect: ``controlPath``, or `vigil.sock` in the

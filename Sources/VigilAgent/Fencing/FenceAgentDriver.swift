@@ -70,18 +70,8 @@ public struct FenceAgentDriver: FenceDriver {
                 "\(self.method): fence agent `\(self.settings.agent)` not found (looked in \(ChildProcess.searchPath)); "
                     + "install Debian's fence-agents or give the agent's full path")
         }
-        for (key, value) in self.settings.options {
-            guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
-                throw .misconfigured("\(self.method): option name `\(key)` must be lower-case letters, digits and `_`")
-            }
-            guard !["action", "o", "password", "passwd"].contains(key) else {
-                throw .misconfigured(
-                    "\(self.method): option `\(key)` is set by Vigil; give the password in `password_file`, "
-                        + "and leave the action out")
-            }
-            guard !value.contains(where: \.isNewline) else {
-                throw .misconfigured("\(self.method): the value of option `\(key)` must be one line")
-            }
+        if let (option, problem) = self.settings.optionProblem {
+            throw .misconfigured("\(self.method): option `\(option)` \(problem)")
         }
         let password = try self.settings.passwordFile.map { path throws(FenceError) in
             try FenceSecret.read(fromFile: path, method: self.method)

@@ -29,4 +29,19 @@ public struct FenceAgentSettings: Sendable, Equatable {
         self.options = options
         self.passwordFile = passwordFile
     }
+
+    /// The first option that cannot be handed to an agent, and why (checked at load
+    /// and again before every run).
+    var optionProblem: (option: String, problem: String)? {
+        for (key, value) in self.options.sorted(by: { $0.key < $1.key }) {
+            guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+                return (key, "must be named with lower-case letters, digits and `_`")
+            }
+            guard !["action", "o", "password", "passwd"].contains(key) else {
+                return (key, "is set by Vigil; give the password in `password_file`, and leave the action out")
+            }
+            guard !value.contains(where: \.isNewline) else { return (key, "must have a one-line value") }
+        }
+        return nil
+    }
 }

@@ -32,7 +32,7 @@ extension RecoverySettings {
     ///   - source: the config file's path, for errors.
     /// - Throws: `ConfigurationError` naming the dotted key at fault.
     public static func read(_ node: Node, source: String) throws(ConfigurationError) -> RecoverySettings {
-        let root = try Section(node: node, key: "recovery", source: source, allowed: [
+        let root = try ConfigSection(node: node, key: "recovery", source: source, allowed: [
             "driver", "timeout", "keystone", "endpoint", "noauth", "noauth_token", "masakari", "nova", "script",
         ])
         var timeout = Duration.seconds(300)
@@ -99,7 +99,7 @@ extension RecoverySettings {
         }
     }
 
-    private static func access(_ root: Section) throws(ConfigurationError) -> OpenStackAccess {
+    private static func access(_ root: ConfigSection) throws(ConfigurationError) -> OpenStackAccess {
         let endpoint = try root.string("endpoint")
         if let endpoint {
             guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
@@ -151,75 +151,5 @@ extension RecoverySettings {
         }
         settings.region = try keystone.string("region")
         return .keystone(settings, endpoint: endpoint)
-    }
-
-    /// One mapping of the section, with its dotted key for errors.
-    private struct Section {
-        var mapping: Node.Mapping
-        var key: String
-        var source: String
-
-        init(node: Node, key: String, source: String, allowed: [String]) throws(ConfigurationError) {
-            guard case .mapping(let mapping) = node else {
-                throw ConfigurationError(source: source, key: key, message: "must be a mapping of settings")
-            }
-            self.mapping = mapping
-            self.key = key
-            self.source = source
-            for (name, _) in mapping {
-                guard case .scalar(let scalar) = name, allowed.contains(scalar.string) else {
-                    throw ConfigurationError(
-                        source: source, key: "\(key).\(name.string ?? "?")",
-                        message: "is not a setting here (known: \(allowed.joined(separator: ", ")))")
-                }
-            }
-        }
-
-        func error(_ name: String, _ message: String) -> ConfigurationError {
-            ConfigurationError(source: self.source, key: "\(self.key).\(name)", message: message)
-        }
-
-        func value(_ name: String) -> Node? {
-            self.mapping[Node(name)]
-        }
-
-        func string(_ name: String) throws(ConfigurationError) -> String? {
-            guard let node = self.value(name) else { return nil }
-            guard case .scalar(let scalar) = node else { throw self.error(name, "must be a single value") }
-            return scalar.string
-        }
-
-        func bool(_ name: String) throws(ConfigurationError) -> Bool? {
-            guard let text = try self.string(name) else { return nil }
-            switch text.lowercased() {
-            case "true", "yes", "on": return true
-            case "false", "no", "off": return false
-            default: throw self.error(name, "must be `true` or `false`, got `\(text)`")
-            }
-        }
-
-        func integer(_ name: String, atLeast minimum: Int) throws(ConfigurationError) -> Int? {
-            guard let text = try self.string(name) else { return nil }
-            guard let value = Int(text), value >= minimum else {
-                throw self.error(name, "must be a whole number of at least \(minimum), got `\(text)`")
-            }
-            return value
-        }
-
-        func strings(_ name: String) throws(ConfigurationError) -> [String]? {
-            guard let node = self.value(name) else { return nil }
-            guard case .sequence(let sequence) = node else { throw self.error(name, "must be a list like `[a, b]`") }
-            var values: [String] = []
-            for item in sequence {
-                guard case .scalar(let scalar) = item else { throw self.error(name, "must be a list of single values") }
-                values.append(scalar.string)
-            }
-            return values
-        }
-
-        func section(_ name: String, allowed: [String]) throws(ConfigurationError) -> Section? {
-            guard let node = self.value(name) else { return nil }
-            return try Section(node: node, key: "\(self.key).\(name)", source: self.source, allowed: allowed)
-        }
     }
 }

@@ -19,6 +19,15 @@ public struct RecoverySettings: Sendable, Equatable {
         self.timeout = timeout
     }
 
+    /// The driver's name, as in the config file (`driver:`).
+    public var driverName: String {
+        switch self.driver {
+        case .masakari: "masakari"
+        case .nova: "nova"
+        case .script: "script"
+        }
+    }
+
     /// The configured driver.
     public func makeDriver(logger: Logger) -> any RecoveryDriver {
         switch self.driver {

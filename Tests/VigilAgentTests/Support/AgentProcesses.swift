@@ -67,8 +67,8 @@ final class AgentProcesses {
 
     /// Starts `vigil agent --preset local` as `name`. With no `port`, the agent binds
     /// port 0 and reports the port it got (``address(of:)``); a restarted agent is given
-    /// the port it had, where the others know it.
-    func start(_ name: String, key: String, join: [String] = [], port: UInt16 = 0) throws {
+    /// the port it had, where the others know it. `config` is a config file's path.
+    func start(_ name: String, key: String, join: [String] = [], port: UInt16 = 0, config: String? = nil) throws {
         let log = self.directory.appendingPathComponent("\(name).log")
         if !FileManager.default.fileExists(atPath: log.path) {
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -81,7 +81,7 @@ final class AgentProcesses {
             [
                 "agent", "--name", name, "--bind", "127.0.0.1:\(port)", "--data-dir", self.dataDirectory(name),
                 "--control", self.controlSocket(name), "--encrypt", key, "--preset", "local",
-            ] + join.flatMap { ["--join", $0] }
+            ] + join.flatMap { ["--join", $0] } + (config.map { ["--config", $0] } ?? [])
         process.environment = Self.childEnvironment
         process.standardOutput = output
         process.standardError = output
@@ -129,6 +129,14 @@ final class AgentProcesses {
         guard await eventually(60, { !process.isRunning }) else { return nil }
         self.running[name] = nil
         return process.terminationStatus
+    }
+
+    /// Whether `name` was started here and is still running.
+    func isRunning(_ name: String) -> Bool { self.running[name]?.isRunning == true }
+
+    /// What `name` logged so far.
+    func log(_ name: String) -> String {
+        (try? String(contentsOf: self.directory.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
     }
 
     /// Kills every agent still running (SIGKILL, then reaps it) and removes the
