@@ -133,6 +133,61 @@ struct HAEndToEndTests {
             #expect(try await agents.members(name)[victim]?.status == "failed")
         }
         #expect(try await masakari.notifications().count == 1)
+
+        // Every survivor journaled the timeline, under one term, in order: the leader
+        // took each step, a follower got each one by gossip.
+        let follower = try #require(survivors.first { $0 != leaderName })
+        for name in [leaderName, follower] {
+            var phases: [String] = []
+            let complete = await eventually(30) {
+                guard let answer = try? await agents.vigil(
+                    ["history", "--control", agents.controlSocket(name), "--node", victim, "--format", "json"]),
+                    answer.status == 0,
+                    let history = try? JSONDecoder().decode(HistoryList.self, from: Data(answer.output.utf8))
+                else { return false }
+                phases = history.history.map(\.phase)
+                #expect(Set(history.history.map(\.term)).count == 1, "\(name): \(history.history)")
+                return phases.last == "recovered"
+            }
+            #expect(complete && phases == ["fencing", "fenced", "recovering", "recovered"], "\(name): \(phases)")
+        }
+        let status = try await agents.vigil(["fence", "status", "--control", agents.controlSocket(follower)])
+        #expect(status.status == 0 && status.output.contains("Out of service (fenced): \(victim)"), "\(status)")
+
+        // The victim's agent comes back (on loopback its BMC cannot stop it): a new
+        // life, alive, but out of service — no vote, no second fence — until unfenced.
+        try agents.start(victim, key: key, join: [seed], config: configFile)
+        var seenBack = "nothing yet"
+        let back = await eventually(120) {
+            for name in survivors {
+                guard let member = try? await agents.members(name)[victim], let leader = try? await Self.leader(agents, name)
+                else { return false }
+                seenBack = "\(name): \(member.status), out of service \(member.outOfService), voters \(leader.voters)"
+                guard member.status == "alive", member.outOfService, !leader.voters.contains(victim) else { return false }
+            }
+            return true
+        }
+        #expect(back, "last seen: \(seenBack)\n\(agents.logTail(victim))")
+        #expect(agents.log(victim).contains("ha.out-of-service"), "\(agents.logTail(victim))")
+        let unfence = try await agents.vigil(["fence", "unfence", victim, "--control", agents.controlSocket(follower)])
+        #expect(unfence.status == 0, "\(unfence)")
+        let inService = await eventually(60) {
+            for name in Self.names {
+                guard let member = try? await agents.members(name)[victim], let leader = try? await Self.leader(agents, name)
+                else { return false }
+                seenBack = "\(name): \(member.status), out of service \(member.outOfService), voters \(leader.voters)"
+                guard !member.outOfService, leader.voters.contains(victim) else { return false }
+            }
+            return true
+        }
+        #expect(inService, "last seen: \(seenBack)")
+        #expect(try await masakari.notifications().count == 1, "nothing more was recovered")
+    }
+
+    /// `vigil leader --format json` on `name`.
+    static func leader(_ agents: AgentProcesses, _ name: String) async throws -> LeaderView {
+        let answer = try await agents.vigil(["leader", "--control", agents.controlSocket(name), "--format", "json"])
+        return try JSONDecoder().decode(LeaderView.self, from: Data(answer.output.utf8))
     }
 
     /// The last `ha.phase` the log records for `node`.

@@ -34,8 +34,10 @@ public struct BroadcastQueue: Sendable {
         case keyring
         /// One member's key report.
         case keyReport(String)
-        /// A failed node's HA record: only the newest step is worth sending.
-        case ha(String)
+        /// A failed node's HA record, per phase: each step is news for every member's
+        /// journal (a `fenced` must not be dropped unsent because `recovering`
+        /// followed at once); a newer record of the same phase replaces the older.
+        case ha(node: String, phase: HAPhase)
     }
 
     private struct Item: Sendable {

@@ -259,7 +259,7 @@ extension Instance {
         // leaves in a later directive of this same output, or in a later output.
         self.output.append(.persist(.ha(record)))
         self.publish(.haChanged(record))
-        self.queue.enqueue(.ha(record), key: .ha(record.node), priority: .failureNews)
+        self.queue.enqueue(.ha(record), key: .ha(node: record.node, phase: record.phase), priority: .failureNews)
     }
 
     /// Whether `name` is out of service: fenced (in this life or an earlier one) and
