@@ -257,3 +257,10 @@ echo "kill -> recovery request sent:                     $t_recovering ms"
 echo "  of which fence ordered -> Off confirmed (BMC):     $bmc_delay ms (sushy's fake power-off delay: 1-11 s at random)"
 echo "kill -> recovery request, without the BMC's delay: $((t_recovering - bmc_delay)) ms"
 echo "kill -> recovery accepted by Masakari:             $t_recovered ms"
+
+follower=""
+for name in "${survivors[@]}"; do [[ $name != "$leader" ]] && follower=$name; done
+echo; echo "== vigil history on $follower (its own journal: every step gossiped to it)"
+$vigil history --control "$(sock "$follower")"
+echo; echo "== vigil fence status on $follower"
+$vigil fence status --control "$(sock "$follower")" || true
