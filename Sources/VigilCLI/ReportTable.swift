@@ -63,8 +63,12 @@ enum ReportTable {
         if r.ha.enabled {
             let h = r.ha
             lines.append(
-                "HA: \(h.fencedNodes.count) nodes fenced (\(h.fences) orders), \(h.recoveredNodes.count) recovered; "
-                    + "live nodes fenced: \(h.fencesOfLiveNodes.isEmpty ? "none" : h.fencesOfLiveNodes.joined(separator: ", "))"
+                "HA: \(h.fencedNodes.count) nodes fenced (\(h.fences) orders, \(h.fenceCompletions) lives confirmed), "
+                    + "\(h.recoveredNodes.count) recovered (\(h.recoveriesAccepted) lives accepted, "
+                    + "\(h.duplicateRecoveries) duplicates dropped); \(h.livesChecked) lives owed both, "
+                    + "\(h.heldByBrake) held by the brake"
+                    + (r.faults.killedLeader.map { "; killed leader \($0) at \(seconds(r.faults.leaderKilledAtMs ?? 0))" } ?? "")
+                    + "; live nodes fenced: \(h.fencesOfLiveNodes.isEmpty ? "none" : h.fencesOfLiveNodes.joined(separator: ", "))"
                     + "; invariant violations: "
                     + (h.invariantViolations.isEmpty ? "none" : h.invariantViolations.joined(separator: "; ")))
         }

@@ -23,8 +23,9 @@ public enum SimulationAction: Sendable, Equatable {
     /// Overrides the link in both directions between two nodes (`nil` restores defaults).
     case link(between: Int, and: Int, LinkConditions?)
     /// The simulated BMC of `order.node` powers it off (the node stops, as if crashed)
-    /// and tells `orderer`.
-    case bmcPowerOff(orderer: Int, order: FenceOrder)
-    /// The simulated cloud accepted `orderer`'s recovery of `order.node`.
-    case recoveryAccepted(orderer: Int, order: RecoveryOrder)
+    /// and tells `orderer` if it still runs the life `ordererLife` that ordered it.
+    case bmcPowerOff(orderer: Int, ordererLife: UInt32, order: FenceOrder)
+    /// The simulated cloud received `orderer`'s recovery of `order.node` and tells
+    /// `orderer` if it still runs the life `ordererLife` that ordered it.
+    case recoveryAccepted(orderer: Int, ordererLife: UInt32, order: RecoveryOrder)
 }

@@ -1,0 +1,187 @@
+import VigilCore
+
+/// DESIGN.md's HA invariants, checked on a run's `HATrace`.
+///
+/// 1. **Certified, by the current leader.** Every fence is ordered by a node that won
+///    the order's term, when no later term had been won yet, holding a failure
+///    certificate of that very life with at least `minimumVotes` distinct validly
+///    signed votes (a quorum of a subject's observers is never fewer in a cluster of
+///    three or more).
+/// 2. **One leader per term**; **the minority side never fences**: no fence is ordered
+///    by a node on the side of an active cut that has no strict majority of the
+///    nodes. A fence of a node that is live (see `HATrace.Kind.fenceOrdered`) and not
+///    cut off on a minority side (until the partition's grace ends) is a
+///    `liveNodeFenced` violation, and the node is counted in `fencesOfLiveNodes`.
+/// 3. **Recovery after the fence**: a recovery of a life is ordered only after a BMC
+///    powered that life off.
+/// 4. **Exactly once.** Every life is recorded `fenced` by at most one leader, and
+///    recovered (received by the cloud) at least once; later requests for a life
+///    the cloud already has are `duplicateRecoveries`, which the cloud drops and
+///    which are allowed. A life that went down and stayed down at least `settle`
+///    after the later of its stop and the heal of every cut that began before it came
+///    back — and that the brake did not hold for an operator — must have exactly one
+///    `fenced` record and an accepted recovery by the end: a leader killed in the
+///    middle of its fence was replaced and the fence completed.
+public enum HAInvariants {
+    public enum Kind: String, Sendable, CaseIterable, Comparable {
+        case fenceWithoutCertificate = "fence-without-certificate"
+        case fenceByNonLeader = "fence-by-non-leader"
+        case twoLeadersInTerm = "two-leaders-in-term"
+        case minorityFence = "minority-fence"
+        case liveNodeFenced = "live-node-fenced"
+        case recoveryBeforeFence = "recovery-before-fence"
+        case fenceNotOnce = "fence-not-once"
+        case notRecovered = "not-recovered"
+
+        public static func < (lhs: Kind, rhs: Kind) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    /// One broken invariant: `kind: what, who, term, when`.
+    public struct Violation: Sendable, Equatable, CustomStringConvertible {
+        public var kind: Kind
+        public var detail: String
+
+        public var description: String { "\(self.kind.rawValue): \(self.detail)" }
+    }
+
+    public struct Result: Sendable, Equatable {
+        public var violations: [Violation] = []
+        public var fencesOrdered = 0
+        /// Nodes some BMC powered off.
+        public var poweredOff: Set<Int> = []
+        public var fencesOfLiveNodes: Set<Int> = []
+        /// Lives recorded `fenced` by a leader (each counted once).
+        public var fenceCompletions = 0
+        public var recoveriesOrdered = 0
+        public var recoveriesBeforeFence = 0
+        /// Lives whose recovery the cloud received, and the requests it dropped as repeats.
+        public var recoveriesAccepted = 0
+        public var duplicateRecoveries = 0
+        public var recoveredNodes: Set<Int> = []
+        /// Lives that stayed down long enough to be owed a fence and a recovery.
+        public var livesChecked = 0
+        /// Lives the brake held for an operator (not owed anything).
+        public var heldByBrake = 0
+    }
+
+    private struct Life: Hashable {
+        var node: Int
+        var life: UInt32
+    }
+
+    /// - Parameters:
+    ///   - settle: how long a life must stay down (after its stop and any heal) to be
+    ///     owed its fence and recovery by the end of the run.
+    ///   - minimumVotes: distinct valid votes a certificate needs at least.
+    public static func check(_ trace: HATrace, settle: Duration, minimumVotes: Int = 2) -> Result {
+        var result = Result()
+        let names = trace.names
+        func say(_ kind: Kind, _ text: String, _ at: Instant) {
+            result.violations.append(Violation(kind: kind, detail: "\(text) (t=\(Double(at.nanoseconds) / 1e9)s)"))
+        }
+
+        var leaders: [UInt64: [Int]] = [:]
+        var newestTerm: UInt64 = 0
+        var certified: Set<[Int]> = []  // [node, subject, life] with enough valid votes
+        var powered: Set<Life> = []
+        var fencedBy: [Life: [(node: Int, term: UInt64)]] = [:]
+        var received: Set<Life> = []
+        var held: Set<Life> = []
+        var down: [Life: Instant] = [:]
+        var downUntil: [Life: Instant] = [:]
+        var openLife: [Int: UInt32] = [:]
+
+        for event in trace.events {
+            let at = event.at
+            switch event.kind {
+            case .leaderWon(let node, let term):
+                if let others = leaders[term], !others.contains(node) {
+                    let all = (others + [node]).map { names[$0] }.sorted()
+                    say(.twoLeadersInTerm, "term \(term) had \(all.count) leaders: \(all.joined(separator: ", "))", at)
+                }
+                leaders[term, default: []].append(node)
+                newestTerm = max(newestTerm, term)
+            case .certified(let node, let subject, let life, let votes):
+                if votes >= minimumVotes { certified.insert([node, subject, Int(life)]) }
+            case .fenceOrdered(let by, let target, let life, let term, let targetLive):
+                result.fencesOrdered += 1
+                let what = "\(names[by]) ordered a fence of \(names[target]) (life \(life)) in term \(term)"
+                if leaders[term]?.contains(by) != true {
+                    say(.fenceByNonLeader, "\(what) without having won that term", at)
+                } else if term < newestTerm {
+                    say(.fenceByNonLeader, "\(what) after term \(newestTerm) had a leader", at)
+                }
+                if !certified.contains([by, target, Int(life)]) {
+                    say(.fenceWithoutCertificate, "\(what) holding no valid failure certificate of that life", at)
+                }
+                let active = trace.partitions.filter { $0.from <= at && at < $0.healedAt }
+                if active.contains(where: { $0.isOnMinoritySide(by) }) {
+                    say(.minorityFence, "\(what) while cut off on the minority side of a partition", at)
+                }
+                let cutOff = trace.partitions.contains {
+                    $0.from <= at && at < $0.graceUntil && $0.isOnMinoritySide(target)
+                }
+                if targetLive && !cutOff {
+                    result.fencesOfLiveNodes.insert(target)
+                    say(.liveNodeFenced, "\(what) while it was live and not cut off", at)
+                }
+            case .poweredOff(let target, let life):
+                result.poweredOff.insert(target)
+                powered.insert(Life(node: target, life: life))
+            case .fenceRecorded(let by, let target, let life, let term):
+                let key = Life(node: target, life: life)
+                if fencedBy[key] == nil { result.fenceCompletions += 1 }
+                fencedBy[key, default: []].append((by, term))
+            case .brakeHeld(let target, let life):
+                held.insert(Life(node: target, life: life))
+            case .recoveryOrdered(let by, let target, let life, let term):
+                result.recoveriesOrdered += 1
+                if !powered.contains(Life(node: target, life: life)) {
+                    result.recoveriesBeforeFence += 1
+                    say(
+                        .recoveryBeforeFence,
+                        "\(names[by]) ordered recovery of \(names[target]) (life \(life)) in term \(term) before a BMC powered that life off",
+                        at)
+                }
+            case .recoveryReceived(let target, let life):
+                if received.insert(Life(node: target, life: life)).inserted {
+                    result.recoveriesAccepted += 1
+                    result.recoveredNodes.insert(target)
+                } else {
+                    result.duplicateRecoveries += 1
+                }
+            case .crashed(let node, let life):
+                let key = Life(node: node, life: life)
+                if down[key] == nil { down[key] = at }
+                openLife[node] = life
+            case .restarted(let node, _):
+                if let life = openLife.removeValue(forKey: node) { downUntil[Life(node: node, life: life)] = at }
+            }
+        }
+
+        for (key, records) in fencedBy.sorted(by: { ($0.key.node, $0.key.life) < ($1.key.node, $1.key.life) })
+        where records.count > 1 {
+            let list = records.map { "\(names[$0.node]) in term \($0.term)" }.joined(separator: ", ")
+            say(.fenceNotOnce, "\(names[key.node]) (life \(key.life)) was recorded fenced \(records.count) times: \(list)", trace.end)
+        }
+        for (key, stoppedAt) in down.sorted(by: { ($0.key.node, $0.key.life) < ($1.key.node, $1.key.life) }) {
+            if held.contains(key) {
+                result.heldByBrake += 1
+                continue
+            }
+            let until = downUntil[key] ?? trace.end
+            var from = stoppedAt
+            for cut in trace.partitions where cut.from < until { from = max(from, cut.healedAt) }
+            guard until - from >= settle else { continue }
+            result.livesChecked += 1
+            let who = "\(names[key.node]) (life \(key.life), down since t=\(Double(stoppedAt.nanoseconds) / 1e9)s)"
+            if fencedBy[key] == nil {
+                say(.fenceNotOnce, "\(who) was never recorded fenced", until)
+            }
+            if !received.contains(key) {
+                say(.notRecovered, "\(who) was never recovered", until)
+            }
+        }
+        return result
+    }
+}
