@@ -62,12 +62,16 @@ enum ReportTable {
                 + (e.invariantViolations.isEmpty ? "none" : e.invariantViolations.joined(separator: "; ")))
         if r.ha.enabled {
             let h = r.ha
+            var killed = ""
+            if let leader = r.faults.killedLeader {
+                killed = "; killed leader \(leader) at \(seconds(r.faults.leaderKilledAtMs ?? 0))"
+            }
             lines.append(
                 "HA: \(h.fencedNodes.count) nodes fenced (\(h.fences) orders, \(h.fenceCompletions) lives confirmed), "
                     + "\(h.recoveredNodes.count) recovered (\(h.recoveriesAccepted) lives accepted, "
                     + "\(h.duplicateRecoveries) duplicates dropped); \(h.livesChecked) lives owed both, "
                     + "\(h.heldByBrake) held by the brake"
-                    + (r.faults.killedLeader.map { "; killed leader \($0) at \(seconds(r.faults.leaderKilledAtMs ?? 0))" } ?? "")
+                    + killed
                     + "; live nodes fenced: \(h.fencesOfLiveNodes.isEmpty ? "none" : h.fencesOfLiveNodes.joined(separator: ", "))"
                     + "; invariant violations: "
                     + (h.invariantViolations.isEmpty ? "none" : h.invariantViolations.joined(separator: "; ")))
