@@ -144,4 +144,17 @@ import VigilSim
         #expect(!result.violations.map(\.kind).contains(.fenceNotOnce))
         #expect(result.livesChecked == 0)
     }
+
+    @Test func nothingIsOwedWhileNoMajorityCanLead() {
+        // n4 crashed at 10 s and was never fenced; n1 and n2 learn at 12 s that they were
+        // certified failed (a healed partition): n0 and n3 alone are no majority of five.
+        var trace = Self.edited(5, nil)
+        trace.events.append(.init(at: Self.at(12), .declaredFailed(node: 1, life: 1)))
+        trace.events.append(.init(at: Self.at(12), .declaredFailed(node: 2, life: 1)))
+        #expect(Self.kinds(trace).isEmpty)
+        // n1 restarts at 30 s: three of five again, so from then on n4 is owed its fence.
+        trace.events.append(.init(at: Self.at(30), .restarted(node: 1, life: 2)))
+        #expect(Self.kinds(trace) == [.fenceNotOnce])
+        #expect(HAInvariants.check(trace, settle: .seconds(71)).violations.isEmpty)
+    }
 }

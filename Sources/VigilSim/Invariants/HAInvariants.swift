@@ -18,10 +18,13 @@ import VigilCore
 ///    recovered (received by the cloud) at least once; later requests for a life
 ///    the cloud already has are `duplicateRecoveries`, which the cloud drops and
 ///    which are allowed. A life that went down and stayed down at least `settle`
-///    after the later of its stop and the heal of every cut that began before it came
-///    back — and that the brake did not hold for an operator — must have exactly one
-///    `fenced` record and an accepted recovery by the end: a leader killed in the
-///    middle of its fence was replaced and the fence completed.
+///    after the latest of its stop, the heal of every cut that began before it came
+///    back, and the end of every stretch without a *majority* — more than half of the
+///    denominator (the nodes, less those down in a life recorded fenced) running and
+///    not declared failed — and that the brake did not hold for an operator, must have
+///    exactly one `fenced` record and an accepted recovery by the end: a leader killed
+///    in the middle of its fence was replaced and the fence completed. (Without a
+///    majority nobody may lead, so nothing can be fenced: by design, not a violation.)
 public enum HAInvariants {
     public enum Kind: String, Sendable, CaseIterable, Comparable {
         case fenceWithoutCertificate = "fence-without-certificate"
@@ -90,6 +93,30 @@ public enum HAInvariants {
         var down: [Life: Instant] = [:]
         var downUntil: [Life: Instant] = [:]
         var openLife: [Int: UInt32] = [:]
+        // Who can make a majority: running, not declared failed, over the denominator.
+        let count = names.count
+        var running = [Bool](repeating: true, count: count)
+        var declared = [Bool](repeating: false, count: count)
+        var currentLife = [UInt32?](repeating: nil, count: count)
+        var withoutMajority: [(from: Instant, until: Instant)] = []
+        var lostAt: Instant?
+        func updateMajority(at now: Instant) {
+            var denominator = count
+            var able = 0
+            for node in 0..<count {
+                if !running[node], let life = openLife[node], fencedBy[Life(node: node, life: life)] != nil {
+                    denominator -= 1
+                } else if running[node] && !declared[node] {
+                    able += 1
+                }
+            }
+            let has = able * 2 > denominator
+            if !has && lostAt == nil { lostAt = now }
+            if has, let since = lostAt {
+                withoutMajority.append((since, now))
+                lostAt = nil
+            }
+        }
 
         for event in trace.events {
             let at = event.at
@@ -132,6 +159,7 @@ public enum HAInvariants {
                 let key = Life(node: target, life: life)
                 if fencedBy[key] == nil { result.fenceCompletions += 1 }
                 fencedBy[key, default: []].append((by, term))
+                updateMajority(at: at)
             case .brakeHeld(let target, let life):
                 held.insert(Life(node: target, life: life))
             case .recoveryOrdered(let by, let target, let life, let term):
@@ -154,10 +182,22 @@ public enum HAInvariants {
                 let key = Life(node: node, life: life)
                 if down[key] == nil { down[key] = at }
                 openLife[node] = life
-            case .restarted(let node, _):
-                if let life = openLife.removeValue(forKey: node) { downUntil[Life(node: node, life: life)] = at }
+                running[node] = false
+                updateMajority(at: at)
+            case .restarted(let node, let life):
+                if let old = openLife.removeValue(forKey: node) { downUntil[Life(node: node, life: old)] = at }
+                running[node] = true
+                declared[node] = false
+                currentLife[node] = life
+                updateMajority(at: at)
+            case .declaredFailed(let node, let life):
+                if currentLife[node] == nil || currentLife[node] == life {
+                    declared[node] = true
+                    updateMajority(at: at)
+                }
             }
         }
+        if let since = lostAt { withoutMajority.append((since, trace.end)) }
 
         for (key, records) in fencedBy.sorted(by: { ($0.key.node, $0.key.life) < ($1.key.node, $1.key.life) })
         where records.count > 1 {
@@ -172,6 +212,7 @@ public enum HAInvariants {
             let until = downUntil[key] ?? trace.end
             var from = stoppedAt
             for cut in trace.partitions where cut.from < until { from = max(from, cut.healedAt) }
+            for gap in withoutMajority where gap.from < until { from = max(from, gap.until) }
             guard until - from >= settle else { continue }
             result.livesChecked += 1
             let who = "\(names[key.node]) (life \(key.life), down since t=\(Double(stoppedAt.nanoseconds) / 1e9)s)"

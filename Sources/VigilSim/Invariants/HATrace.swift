@@ -6,8 +6,9 @@ import VigilCore
 /// the nodes. The simulation writes it as the run goes; a test can write one by hand
 /// to show that each check catches what it is meant to catch.
 ///
-/// Nodes are indices into `names`; a node's *life* is the high half of its
-/// incarnation (`Incarnation.life(of:)`): a restart is a new life.
+/// Nodes are indices into `names`, all running from the start of the trace; a node's
+/// *life* is the high half of its incarnation (`Incarnation.life(of:)`): a restart is a
+/// new life.
 public struct HATrace: Sendable, Equatable {
     public var names: [String]
     public var events: [Event] = []
@@ -56,6 +57,9 @@ public struct HATrace: Sendable, Equatable {
         case crashed(node: Int, life: UInt32)
         /// `node` came back as life `life`.
         case restarted(node: Int, life: UInt32)
+        /// `node` learned that its life `life` was certified failed: it takes no part
+        /// any more (no votes, no acknowledgements) until it restarts.
+        case declaredFailed(node: Int, life: UInt32)
     }
 
     /// A cut of the network: `group` is the split-off side (see `NetworkPartition`).

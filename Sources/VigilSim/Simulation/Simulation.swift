@@ -390,6 +390,9 @@ public final class Simulation<Node: SimulatedNode> {
                     node: node, subject: subject, life: Incarnation.life(of: certificate.incarnation),
                     validVotes: voters.count),
                 at: self.clock)
+        case .declaredFailed(let certificate):
+            self.recorder.haTrace.append(
+                .declaredFailed(node: node, life: Incarnation.life(of: certificate.incarnation)), at: self.clock)
         case .haChanged(let record):
             guard let target = self.recorder.index(of: record.node) else { return }
             switch record.phase {
