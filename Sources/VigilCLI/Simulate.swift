@@ -26,14 +26,15 @@ struct Simulate: ParsableCommand {
             fence without a valid certificate or by a node not leading the newest term, \
             two leaders in a term, a fence ordered from a partition's minority side, a \
             live node fenced, a recovery before its BMC power-off, a node life recorded \
-            fenced more than once, and a node down for --settle (after any heal) that \
-            was never fenced or recovered (unless the brake held it).
+            fenced more than once, and a node down for --settle (after any heal, with \
+            a majority able to lead) that was never fenced or recovered (unless the \
+            brake held it).
 
             Property runs: --ha --seeds 1-1000 runs each seed with its own random mix \
             (5-15 nodes, crashes, restarts, pauses, partitions incl. one-way, leader \
             kills; 120 s each) on --workers threads, prints a summary with the command \
-            replaying each failed seed, and exits 1 on any violation. Only --preset, \
-            --settle and --format apply to them.
+            replaying each failed seed, and exits 1 on any violation. Only --preset \
+            and --settle apply to them.
 
             Traffic counts bytes as sent on the wire: each datagram's packet plus the \
             agent's seal overhead (gossip.seal_overhead, 48 bytes in the presets) plus \
