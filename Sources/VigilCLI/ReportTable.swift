@@ -67,7 +67,7 @@ enum ReportTable {
                 killed = "; killed leader \(leader) at \(seconds(r.faults.leaderKilledAtMs ?? 0))"
             }
             lines.append(
-                "HA: \(h.fencedNodes.count) nodes fenced (\(h.fences) orders, \(h.fenceCompletions) lives confirmed), "
+                "HA: \(h.fencedNodes.count) nodes fenced (\(h.fences) orders, \(h.fenceCompletions) lives confirmed, \(h.duplicateFences) repeats), "
                     + "\(h.recoveredNodes.count) recovered (\(h.recoveriesAccepted) lives accepted, "
                     + "\(h.duplicateRecoveries) duplicates dropped); \(h.livesChecked) lives owed both, "
                     + "\(h.heldByBrake) held by the brake"

@@ -25,8 +25,8 @@ struct Simulate: ParsableCommand {
             that much later). The `ha` section then lists every broken invariant: a \
             fence without a valid certificate or by a node not leading the newest term, \
             two leaders in a term, a fence ordered from a partition's minority side, a \
-            live node fenced, a recovery before its BMC power-off, a node life recorded \
-            fenced more than once, and a node down for --settle (after any heal, with \
+            live node fenced, a recovery before its BMC power-off, a fence of a life \
+            the leader knew fenced or one leader confirming a life twice, and a node down for --settle (after any heal, with \
             a majority able to lead) that was never fenced or recovered (unless the \
             brake held it).
 
@@ -275,7 +275,8 @@ struct Simulate: ParsableCommand {
             "HA properties: \(summary.runs) runs (seeds \(range.lowerBound)-\(range.upperBound), preset \(preset)), "
                 + "\(summary.failed.count) failed, \(violations) violations, \(String(format: "%.1f", wall)) s wall")
         lines.append(
-            "  fences ordered \(summary.fences), lives confirmed fenced \(summary.fenceCompletions), "
+            "  fences ordered \(summary.fences), lives confirmed fenced \(summary.fenceCompletions) "
+                + "(+\(summary.duplicateFences) repeated by a leader that could not know), "
                 + "recoveries accepted \(summary.recoveriesAccepted), duplicate recoveries dropped \(summary.duplicateRecoveries)")
         lines.append(
             "  leaders killed mid-fence \(summary.leadersKilled), lives owed a fence and recovery \(summary.livesChecked) "

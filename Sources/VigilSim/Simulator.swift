@@ -258,7 +258,7 @@ struct ScenarioRun<Node: SimulatedNode> {
             ha: SimulationReport.HA(
                 enabled: s.configuration.ha.enabled, fences: checked.fencesOrdered,
                 fencedNodes: sortedNames(checked.poweredOff), fencesOfLiveNodes: sortedNames(checked.fencesOfLiveNodes),
-                fenceCompletions: checked.fenceCompletions,
+                fenceCompletions: checked.fenceCompletions, duplicateFences: checked.duplicateFences,
                 recoveries: checked.recoveriesOrdered, recoveredNodes: sortedNames(checked.recoveredNodes),
                 recoveriesAccepted: checked.recoveriesAccepted, duplicateRecoveries: checked.duplicateRecoveries,
                 recoveriesBeforeFence: checked.recoveriesBeforeFence,

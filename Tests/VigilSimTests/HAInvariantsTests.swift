@@ -103,11 +103,30 @@ import VigilSim
         #expect(Self.kinds(Self.edited(4, .poweredOff(target: 4, life: 0))) == [.recoveryBeforeFence])
     }
 
-    @Test func aLifeFencedTwiceOrNeverIsCaught() {
+    @Test func aLifeFencedAgainByALeaderThatKnewOrNeverFencedIsCaught() {
+        // n1 wins term 2 (cut off from n0's record), fences again and records it: an
+        // allowed repeat of the idempotent power-off.
+        var repeated = Self.goodTrace()
+        repeated.events.append(.init(at: Self.at(30), .leaderWon(node: 1, term: 2)))
+        repeated.events.append(.init(at: Self.at(30), .certified(node: 1, subject: 4, life: 1, validVotes: 3)))
+        repeated.events.append(.init(at: Self.at(31), .fenceOrdered(by: 1, target: 4, life: 1, term: 2, targetLive: false)))
+        repeated.events.append(.init(at: Self.at(32), .fenceRecorded(by: 1, target: 4, life: 1, term: 2)))
+        let allowed = HAInvariants.check(repeated, settle: .seconds(40))
+        #expect(allowed.violations.isEmpty, "\(allowed.violations)")
+        #expect(allowed.fenceCompletions == 1)
+        #expect(allowed.duplicateFences == 1)
+        // The same, but n1 had stored n0's `fenced` record before it ordered its fence.
+        var knew = repeated
+        knew.events.insert(.init(at: Self.at(29), .learnedFenced(node: 1, target: 4, life: 1)), at: knew.events.count - 4)
+        #expect(Self.kinds(knew) == [.fenceNotOnce])
+        // One leader confirming one life twice.
         var twice = Self.goodTrace()
-        twice.events.append(.init(at: Self.at(30), .leaderWon(node: 1, term: 2)))
-        twice.events.append(.init(at: Self.at(32), .fenceRecorded(by: 1, target: 4, life: 1, term: 2)))
+        twice.events.append(.init(at: Self.at(20), .fenceRecorded(by: 0, target: 4, life: 1, term: 1)))
         #expect(Self.kinds(twice) == [.fenceNotOnce])
+        // A leader fencing again a life it recorded fenced itself.
+        var again = Self.goodTrace()
+        again.events.append(.init(at: Self.at(20), .fenceOrdered(by: 0, target: 4, life: 1, term: 1, targetLive: false)))
+        #expect(Self.kinds(again) == [.fenceNotOnce])
         // The leader was killed before it recorded the fence, and nobody took over.
         let never = Self.edited(5, nil)
         #expect(Self.kinds(never) == [.fenceNotOnce])

@@ -14,10 +14,14 @@ import VigilCore
 ///    `liveNodeFenced` violation, and the node is counted in `fencesOfLiveNodes`.
 /// 3. **Recovery after the fence**: a recovery of a life is ordered only after a BMC
 ///    powered that life off.
-/// 4. **Exactly once.** Every life is recorded `fenced` by at most one leader, and
-///    recovered (received by the cloud) at least once; later requests for a life
-///    the cloud already has are `duplicateRecoveries`, which the cloud drops and
-///    which are allowed. A life that went down and stayed down at least `settle`
+/// 4. **Exactly once.** A leader never orders a fence of a life it knows is fenced
+///    (it recorded it, or stored another leader's record saying so), and no leader
+///    records one life `fenced` twice: the first confirmation of a life counts in
+///    `fenceCompletions`, and a later one is allowed only from a leader that ordered
+///    its fence before it could know (a new leader cut off from the old one's record
+///    re-runs the idempotent power-off): `duplicateFences`. Likewise the cloud accepts
+///    the first recovery request per life; repeats are `duplicateRecoveries`, dropped
+///    and allowed. A life that went down and stayed down at least `settle`
 ///    after the latest of its stop, the heal of every cut that began before it came
 ///    back, and the end of every stretch without a *majority* — more than half of the
 ///    denominator (the nodes, less those down in a life recorded fenced) running and
@@ -55,6 +59,8 @@ public enum HAInvariants {
         public var fencesOfLiveNodes: Set<Int> = []
         /// Lives recorded `fenced` by a leader (each counted once).
         public var fenceCompletions = 0
+        /// Later `fenced` records of a life, by leaders that fenced before they knew.
+        public var duplicateFences = 0
         public var recoveriesOrdered = 0
         public var recoveriesBeforeFence = 0
         /// Lives whose recovery the cloud received, and the requests it dropped as repeats.
@@ -90,6 +96,7 @@ public enum HAInvariants {
         var fencedBy: [Life: [(node: Int, term: UInt64)]] = [:]
         var received: Set<Life> = []
         var held: Set<Life> = []
+        var knows: Set<[Int]> = []  // [node, target, life]: node knows that life fenced
         var down: [Life: Instant] = [:]
         var downUntil: [Life: Instant] = [:]
         var openLife: [Int: UInt32] = [:]
@@ -138,6 +145,9 @@ public enum HAInvariants {
                 } else if term < newestTerm {
                     say(.fenceByNonLeader, "\(what) after term \(newestTerm) had a leader", at)
                 }
+                if knows.contains([by, target, Int(life)]) {
+                    say(.fenceNotOnce, "\(what) though it knew that life fenced", at)
+                }
                 if !certified.contains([by, target, Int(life)]) {
                     say(.fenceWithoutCertificate, "\(what) holding no valid failure certificate of that life", at)
                 }
@@ -157,9 +167,19 @@ public enum HAInvariants {
                 powered.insert(Life(node: target, life: life))
             case .fenceRecorded(let by, let target, let life, let term):
                 let key = Life(node: target, life: life)
-                if fencedBy[key] == nil { result.fenceCompletions += 1 }
+                if let earlier = fencedBy[key] {
+                    result.duplicateFences += 1
+                    if earlier.contains(where: { $0.node == by }) {
+                        say(.fenceNotOnce, "\(names[by]) recorded \(names[target]) (life \(life)) fenced again in term \(term)", at)
+                    }
+                } else {
+                    result.fenceCompletions += 1
+                }
                 fencedBy[key, default: []].append((by, term))
+                knows.insert([by, target, Int(life)])
                 updateMajority(at: at)
+            case .learnedFenced(let node, let target, let life):
+                knows.insert([node, target, Int(life)])
             case .brakeHeld(let target, let life):
                 held.insert(Life(node: target, life: life))
             case .recoveryOrdered(let by, let target, let life, let term):
@@ -199,11 +219,6 @@ public enum HAInvariants {
         }
         if let since = lostAt { withoutMajority.append((since, trace.end)) }
 
-        for (key, records) in fencedBy.sorted(by: { ($0.key.node, $0.key.life) < ($1.key.node, $1.key.life) })
-        where records.count > 1 {
-            let list = records.map { "\(names[$0.node]) in term \($0.term)" }.joined(separator: ", ")
-            say(.fenceNotOnce, "\(names[key.node]) (life \(key.life)) was recorded fenced \(records.count) times: \(list)", trace.end)
-        }
         for (key, stoppedAt) in down.sorted(by: { ($0.key.node, $0.key.life) < ($1.key.node, $1.key.life) }) {
             if held.contains(key) {
                 result.heldByBrake += 1

@@ -45,6 +45,7 @@ public enum HAProperties {
         public var runs = 0
         public var fences = 0
         public var fenceCompletions = 0
+        public var duplicateFences = 0
         public var recoveriesAccepted = 0
         public var duplicateRecoveries = 0
         public var leadersKilled = 0
@@ -58,6 +59,7 @@ public enum HAProperties {
             self.runs += 1
             self.fences += report.ha.fences
             self.fenceCompletions += report.ha.fenceCompletions
+            self.duplicateFences += report.ha.duplicateFences
             self.recoveriesAccepted += report.ha.recoveriesAccepted
             self.duplicateRecoveries += report.ha.duplicateRecoveries
             self.leadersKilled += report.faults.killedLeader == nil ? 0 : 1

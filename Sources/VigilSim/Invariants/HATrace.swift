@@ -46,6 +46,9 @@ public struct HATrace: Sendable, Equatable {
         /// Leader `by` recorded (signed) `target`'s life `life` as `fenced` in `term`:
         /// the fence confirmation the cluster acts on.
         case fenceRecorded(by: Int, target: Int, life: UInt32, term: UInt64)
+        /// `node` stored a record, signed by another leader, saying `target`'s life `life`
+        /// was fenced (or is further along): from now on it knows.
+        case learnedFenced(node: Int, target: Int, life: UInt32)
         /// The blast-radius brake held the fence of `target`'s life `life` for an operator.
         case brakeHeld(target: Int, life: UInt32)
         /// `by` handed its shell a recovery of `target`'s life `life` in `term`.

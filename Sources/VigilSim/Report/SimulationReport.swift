@@ -250,8 +250,11 @@ extension SimulationReport {
         /// partition (until its grace ended): each is also an invariant violation.
         public var fencesOfLiveNodes: [String]
         /// Node lives some leader recorded `fenced` (the confirmation the cluster acts
-        /// on); a life recorded fenced twice is a violation, so this counts each once.
+        /// on), each counted once; and later `fenced` records of a life by a new leader
+        /// that re-ran the fence before it could know of the first (allowed, like
+        /// duplicate recoveries: power-off is idempotent).
         public var fenceCompletions: Int
+        public var duplicateFences: Int
         /// Recovery orders, and nodes recovered.
         public var recoveries: Int
         public var recoveredNodes: [String]
@@ -275,6 +278,7 @@ extension SimulationReport {
             case fencedNodes = "fenced_nodes"
             case fencesOfLiveNodes = "fences_of_live_nodes"
             case fenceCompletions = "fence_completions"
+            case duplicateFences = "duplicate_fences"
             case recoveries
             case recoveredNodes = "recovered_nodes"
             case recoveriesAccepted = "recoveries_accepted"

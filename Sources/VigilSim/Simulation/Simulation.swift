@@ -398,6 +398,9 @@ public final class Simulation<Node: SimulatedNode> {
             switch record.phase {
             case .fenced where record.leader == self.layout.names[node]:
                 self.recorder.noteFenceRecord(record, by: node, target: target, at: self.clock)
+            case _ where record.phase.isFenced && record.leader != self.layout.names[node]:
+                self.recorder.haTrace.append(
+                    .learnedFenced(node: node, target: target, life: record.life), at: self.clock)
             case .awaitingApproval:
                 self.recorder.haTrace.append(.brakeHeld(target: target, life: record.life), at: self.clock)
             default:
