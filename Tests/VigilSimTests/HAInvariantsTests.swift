@@ -91,10 +91,19 @@ import VigilSim
         var trace = Self.edited(3, .fenceOrdered(by: 0, target: 4, life: 1, term: 1, targetLive: true))
         #expect(Self.kinds(trace) == [.liveNodeFenced])
         #expect(HAInvariants.check(trace, settle: .seconds(40)).fencesOfLiveNodes == [4])
-        // n4 alone cut off until 12 s: its fence at 14 s is within the grace, so it counts as cut off.
+        // n4 alone was cut off (5 s to 12 s) in this life: the majority may fence it later.
         trace.partitions = [HATrace.Partition(
-            group: [false, false, false, false, true], from: Self.at(5), healedAt: Self.at(12), graceUntil: Self.at(42))]
+            group: [false, false, false, false, true], from: Self.at(5), healedAt: Self.at(12), graceUntil: Self.at(13))]
         #expect(Self.kinds(trace).isEmpty)
+        // A cut that began after the order does not count.
+        trace.partitions[0].from = Self.at(15)
+        #expect(Self.kinds(trace) == [.liveNodeFenced])
+        // Nor does one before the node's current life began.
+        var later = Self.edited(3, .fenceOrdered(by: 0, target: 4, life: 2, term: 1, targetLive: true))
+        later.events.insert(.init(at: Self.at(2), .restarted(node: 4, life: 2)), at: 1)
+        later.partitions = [HATrace.Partition(
+            group: [false, false, false, false, true], from: Self.at(0), healedAt: Self.at(1), graceUntil: Self.at(1))]
+        #expect(Self.kinds(later).contains(.liveNodeFenced))
     }
 
     @Test func aRecoveryBeforeThePowerOffOfThatLifeIsCaught() {

@@ -9,8 +9,9 @@ import VigilCore
 ///    three or more).
 /// 2. **One leader per term**; **the minority side never fences**: no fence is ordered
 ///    by a node on the side of an active cut that has no strict majority of the
-///    nodes. A fence of a node that is live (see `HATrace.Kind.fenceOrdered`) and not
-///    cut off on a minority side (until the partition's grace ends) is a
+///    nodes. A fence of a node that is live (see `HATrace.Kind.fenceOrdered`) and was
+///    not cut off on a minority side in that life (by a cut that began before the
+///    order; a node certified then stays failed until it restarts) is a
 ///    `liveNodeFenced` violation, and the node is counted in `fencesOfLiveNodes`.
 /// 3. **Recovery after the fence**: a recovery of a life is ordered only after a BMC
 ///    powered that life off.
@@ -105,6 +106,7 @@ public enum HAInvariants {
         var running = [Bool](repeating: true, count: count)
         var declared = [Bool](repeating: false, count: count)
         var currentLife = [UInt32?](repeating: nil, count: count)
+        var lifeStart: [Int: Instant] = [:]
         var withoutMajority: [(from: Instant, until: Instant)] = []
         var lostAt: Instant?
         func updateMajority(at now: Instant) {
@@ -155,8 +157,10 @@ public enum HAInvariants {
                 if active.contains(where: { $0.isOnMinoritySide(by) }) {
                     say(.minorityFence, "\(what) while cut off on the minority side of a partition", at)
                 }
+                // Cut off on a minority side, in this life, by a cut that began before the
+                // order: the majority may rightly have certified it then and fence it now.
                 let cutOff = trace.partitions.contains {
-                    $0.from <= at && at < $0.graceUntil && $0.isOnMinoritySide(target)
+                    $0.from <= at && $0.isOnMinoritySide(target) && lifeStart[target, default: .zero] < $0.graceUntil
                 }
                 if targetLive && !cutOff {
                     result.fencesOfLiveNodes.insert(target)
@@ -209,6 +213,7 @@ public enum HAInvariants {
                 running[node] = true
                 declared[node] = false
                 currentLife[node] = life
+                lifeStart[node] = at
                 updateMajority(at: at)
             case .declaredFailed(let node, let life):
                 if currentLife[node] == nil || currentLife[node] == life {

@@ -238,19 +238,37 @@ public final class Simulation<Node: SimulatedNode> {
             // Power-off stops whatever runs on the node, whichever life it is in.
             if self.recorder.states[target].isLive { self.stop(target, as: .crashed) }
             if self.tracesHA { self.recorder.haTrace.append(.poweredOff(target: target, life: order.life), at: self.clock) }
-            // Only the life that ordered it hears back: a restarted shell lost the call.
-            guard self.recorder.states[orderer] == .running, self.life[orderer] == ordererLife else { return }
-            let directives = self.nodes[orderer]!.fenceCompleted(
-                order, confirmed: true, detail: "simulated BMC: power off", now: self.now)
-            self.apply(directives, from: orderer)
+            self.perform(.fenceAnswered(orderer: orderer, ordererLife: ordererLife, order: order))
         case .recoveryAccepted(let orderer, let ordererLife, let order):
             if self.tracesHA, let target = self.recorder.index(of: order.node) {
                 self.recorder.haTrace.append(.recoveryReceived(target: target, life: order.life), at: self.clock)
             }
-            guard self.recorder.states[orderer] == .running, self.life[orderer] == ordererLife else { return }
+            self.perform(.recoveryAnswered(orderer: orderer, ordererLife: ordererLife, order: order))
+        case .fenceAnswered(let orderer, let ordererLife, let order):
+            guard self.answerReaches(orderer, life: ordererLife, action) else { return }
+            let directives = self.nodes[orderer]!.fenceCompleted(
+                order, confirmed: true, detail: "simulated BMC: power off", now: self.now)
+            self.apply(directives, from: orderer)
+        case .recoveryAnswered(let orderer, let ordererLife, let order):
+            guard self.answerReaches(orderer, life: ordererLife, action) else { return }
             let directives = self.nodes[orderer]!.recoveryCompleted(
                 order, succeeded: true, detail: "simulated cloud: accepted", now: self.now)
             self.apply(directives, from: orderer)
+        }
+    }
+
+    /// Whether an answer to `orderer`'s life `life` can be handed to it now; a paused
+    /// orderer gets `action` again when it resumes.
+    private func answerReaches(_ orderer: Int, life: UInt32, _ action: SimulationAction) -> Bool {
+        guard self.life[orderer] == life else { return false }
+        switch self.recorder.states[orderer] {
+        case .running:
+            return true
+        case .paused:
+            self.schedule(action, at: Instant(nanoseconds: self.pausedUntil[orderer]))
+            return false
+        case .notStarted, .crashed, .left:
+            return false
         }
     }
 

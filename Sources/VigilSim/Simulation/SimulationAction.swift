@@ -28,4 +28,9 @@ public enum SimulationAction: Sendable, Equatable {
     /// The simulated cloud received `orderer`'s recovery of `order.node` and tells
     /// `orderer` if it still runs the life `ordererLife` that ordered it.
     case recoveryAccepted(orderer: Int, ordererLife: UInt32, order: RecoveryOrder)
+    /// The answer to `orderer`'s fence or recovery reaches it: at once if it runs the
+    /// life that ordered it, when it resumes if it is paused (the reply waits in its
+    /// socket), never if that life is gone.
+    case fenceAnswered(orderer: Int, ordererLife: UInt32, order: FenceOrder)
+    case recoveryAnswered(orderer: Int, ordererLife: UInt32, order: RecoveryOrder)
 }
