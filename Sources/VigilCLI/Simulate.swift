@@ -274,10 +274,11 @@ struct Simulate: ParsableCommand {
         lines.append(
             "HA properties: \(summary.runs) runs (seeds \(range.lowerBound)-\(range.upperBound), preset \(preset)), "
                 + "\(summary.failed.count) failed, \(violations) violations, \(String(format: "%.1f", wall)) s wall")
-        lines.append(
-            "  fences ordered \(summary.fences), lives confirmed fenced \(summary.fenceCompletions) "
-                + "(+\(summary.duplicateFences) repeated by a leader that could not know), "
-                + "recoveries accepted \(summary.recoveriesAccepted), duplicate recoveries dropped \(summary.duplicateRecoveries)")
+        let fences = "  fences ordered \(summary.fences), lives confirmed fenced \(summary.fenceCompletions)"
+        let repeats = " (+\(summary.duplicateFences) repeated by a leader that could not know), "
+        let recoveries =
+            "recoveries accepted \(summary.recoveriesAccepted), duplicate recoveries dropped \(summary.duplicateRecoveries)"
+        lines.append(fences + repeats + recoveries)
         lines.append(
             "  leaders killed mid-fence \(summary.leadersKilled), lives owed a fence and recovery \(summary.livesChecked) "
                 + "(all delivered unless listed below), held by the brake \(summary.heldByBrake)")
