@@ -25,8 +25,8 @@ import VigilCore
 ///    and allowed. A life that went down and stayed down at least `settle`
 ///    after the latest of its stop, the heal of every cut that began before it came
 ///    back, and the end of every stretch without a *majority* — more than half of the
-///    denominator (the nodes, less those down in a life recorded fenced) running and
-///    not declared failed — and that the brake did not hold for an operator, must have
+///    denominator (the nodes, less those down in a life recorded fenced) running with
+///    no failure certificate of their current life — and that the brake did not hold for an operator, must have
 ///    exactly one `fenced` record and an accepted recovery by the end: a leader killed
 ///    in the middle of its fence was replaced and the fence completed. (Without a
 ///    majority nobody may lead, so nothing can be fenced: by design, not a violation.)
@@ -139,6 +139,11 @@ public enum HAInvariants {
                 newestTerm = max(newestTerm, term)
             case .certified(let node, let subject, let life, let votes):
                 if votes >= minimumVotes { certified.insert([node, subject, Int(life)]) }
+                // The cluster counts a certified node out, whether or not it knows.
+                if votes >= minimumVotes && (currentLife[subject] ?? 1) == life && !declared[subject] {
+                    declared[subject] = true
+                    updateMajority(at: at)
+                }
             case .fenceOrdered(let by, let target, let life, let term, let targetLive):
                 result.fencesOrdered += 1
                 let what = "\(names[by]) ordered a fence of \(names[target]) (life \(life)) in term \(term)"
