@@ -62,11 +62,19 @@ enum ReportTable {
                 + (e.invariantViolations.isEmpty ? "none" : e.invariantViolations.joined(separator: "; ")))
         if r.ha.enabled {
             let h = r.ha
+            var killed = ""
+            if let leader = r.faults.killedLeader {
+                killed = "; killed leader \(leader) at \(seconds(r.faults.leaderKilledAtMs ?? 0))"
+            }
+            let fenced = "HA: \(h.fencedNodes.count) nodes fenced (\(h.fences) orders, \(h.fenceCompletions) lives confirmed, "
+            let repeats = "\(h.duplicateFences) repeats), \(h.recoveredNodes.count) recovered "
+            let accepted = "(\(h.recoveriesAccepted) lives accepted, \(h.duplicateRecoveries) duplicates dropped); "
+            let owed = "\(h.livesChecked) lives owed both, \(h.heldByBrake) held by the brake"
+            let live = h.fencesOfLiveNodes.isEmpty ? "none" : h.fencesOfLiveNodes.joined(separator: ", ")
+            let broken = h.invariantViolations.isEmpty ? "none" : h.invariantViolations.joined(separator: "; ")
             lines.append(
-                "HA: \(h.fencedNodes.count) nodes fenced (\(h.fences) orders), \(h.recoveredNodes.count) recovered; "
-                    + "live nodes fenced: \(h.fencesOfLiveNodes.isEmpty ? "none" : h.fencesOfLiveNodes.joined(separator: ", "))"
-                    + "; invariant violations: "
-                    + (h.invariantViolations.isEmpty ? "none" : h.invariantViolations.joined(separator: "; ")))
+                fenced + repeats + accepted + owed + killed + "; live nodes fenced: " + live + "; invariant violations: "
+                    + broken)
         }
         lines.append("\(fixed(r.virtualSeconds, 1)) s virtual in \(fixed(r.wallSeconds, 2)) s wall")
         return lines.joined(separator: "\n") + "\n"

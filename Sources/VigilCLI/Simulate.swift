@@ -15,15 +15,34 @@ struct Simulate: ParsableCommand {
 
             Durations: 500ms, 2s, 10m, 1h, 1m30s. Fractions: 0.05 or 5%.
             Partition: SHARE@START+DURATION, e.g. 0.4@2m+30s splits 40% of the nodes \
-            off 2 minutes into the scenario for 30 seconds (add --one-way to block only \
-            their traffic towards the rest).
+            off 2 minutes into the scenario for 30 seconds; or SHARE with --partition-for, \
+            e.g. --partition 0.4 --partition-for 30s, at a time drawn from the seed (the \
+            cut heals inside the scenario when it fits). Add --one-way to block only their \
+            traffic towards the rest.
+
+            With --ha, --kill-leader crashes the leader right after it orders the first \
+            fence, while the BMC call is in flight (with --restart-after it comes back \
+            that much later). The `ha` section then lists every broken invariant: a \
+            fence without a valid certificate or by a node not leading the newest term, \
+            two leaders in a term, a fence ordered from a partition's minority side, a \
+            live node fenced, a recovery before its BMC power-off, a fence of a life \
+            the leader knew fenced or one leader confirming a life twice, and a node down for --settle (after any heal, with \
+            a majority able to lead) that was never fenced or recovered (unless the \
+            brake held it).
+
+            Property runs: --ha --seeds 1-1000 runs each seed with its own random mix \
+            (5-15 nodes, crashes, restarts, pauses, partitions incl. one-way, leader \
+            kills; 120 s each) on --workers threads, prints a summary with the command \
+            replaying each failed seed, and exits 1 on any violation. Only --preset \
+            and --settle apply to them.
 
             Traffic counts bytes as sent on the wire: each datagram's packet plus the \
             agent's seal overhead (gossip.seal_overhead, 48 bytes in the presets) plus \
             28 bytes of IPv4/UDP headers; each stream message plus the seal and 40 bytes \
             of IPv4/TCP headers per segment. Packet sizes come from the wire codec.
 
-            Percentiles are nearest-rank. Exit status: 0 after a run, 2 for bad arguments.
+            Percentiles are nearest-rank. Exit status: 0 after a run, 1 when property \
+            runs found a violation, 2 for bad arguments.
             """
     )
 
@@ -70,8 +89,14 @@ struct Simulate: ParsableCommand {
     @Option(name: .customLong("slow-delay"), help: "Extra processing time of a slow node.")
     var slowDelay: String = "200ms"
 
-    @Option(help: "Split SHARE of the nodes off at START for DURATION: SHARE@START+DURATION (e.g. 0.4@2m+30s).")
+    @Option(
+        help: "Split SHARE of the nodes off at START for DURATION: SHARE@START+DURATION (e.g. 0.4@2m+30s), or SHARE with --partition-for.")
     var partition: String?
+
+    @Option(
+        name: .customLong("partition-for"),
+        help: "With --partition SHARE: the cut lasts this long, starting at a time drawn from the seed (e.g. 30s).")
+    var partitionFor: String?
 
     @Flag(name: .customLong("one-way"), help: "Make --partition one-way: the split-off nodes cannot reach the rest, the rest still reaches them.")
     var oneWay: Bool = false
@@ -96,11 +121,34 @@ struct Simulate: ParsableCommand {
         help: "The leader fences certified failures through simulated BMCs (power off = the node stops) and recovers them; the report's `ha` section checks the invariants.")
     var ha: Bool = false
 
+    @Flag(
+        name: .customLong("kill-leader"),
+        help: "With --ha: crash the leader right after it orders the first fence, while the BMC call is in flight (--restart-after restarts it).")
+    var killLeader: Bool = false
+
+    @Option(help: "With --ha: a node down this long (after any heal) must have been fenced and recovered by the end.")
+    var settle: String = "40s"
+
+    @Option(help: "With --ha: property runs over seeds FIRST-LAST (e.g. 1-1000), each with its own random fault mix.")
+    var seeds: String?
+
+    @Option(help: "Threads for --seeds.")
+    var workers: Int = 2
+
     func validate() throws {
-        _ = try self.scenario()
+        if self.seeds != nil {
+            _ = try self.seedRange()
+            _ = try self.propertyScenario(seed: 1)
+        } else {
+            _ = try self.scenario()
+        }
     }
 
     func run() throws {
+        if self.seeds != nil {
+            try self.runProperties()
+            return
+        }
         let scenario = try self.scenario()
         let report = Simulator.run(scenario)
         let json = try report.jsonData(prettyPrinted: true)
@@ -146,14 +194,27 @@ struct Simulate: ParsableCommand {
         scenario.grayLoss = try Self.fraction(self.grayLoss, flag: "--gray-loss", example: "0.8")
         scenario.slow = self.slow
         scenario.slowDelay = try Self.duration(self.slowDelay, flag: "--slow-delay", example: "200ms")
-        if let text = self.partition {
+        if let text = self.partition, !text.contains("@") {
+            guard let share = ArgumentParsing.fraction(text), share > 0, share < 1 else {
+                throw ValidationError("--partition SHARE must be a fraction strictly between 0 and 1 like `0.4`, got `\(text)`")
+            }
+            guard let length = self.partitionFor else {
+                throw ValidationError("--partition \(text) needs --partition-for, e.g. `--partition 0.4 --partition-for 30s`")
+            }
+            let duration = try Self.duration(length, flag: "--partition-for", example: "30s")
+            guard duration > .zero else { throw ValidationError("--partition-for must be positive, e.g. `30s`") }
+            scenario.partition = PartitionSpec(share: share, start: nil, duration: duration, oneWay: self.oneWay)
+        } else if let text = self.partition {
+            guard self.partitionFor == nil else {
+                throw ValidationError("--partition-for goes with --partition SHARE; `\(text)` already says how long")
+            }
             guard let spec = ArgumentParsing.partition(text, oneWay: self.oneWay) else {
                 throw ValidationError(
                     "--partition must be SHARE@START+DURATION like `0.4@2m+30s` (0 < SHARE < 1), got `\(text)`")
             }
             scenario.partition = spec
-        } else if self.oneWay {
-            throw ValidationError("--one-way needs --partition, e.g. `--partition 0.4@2m+30s --one-way`")
+        } else if self.oneWay || self.partitionFor != nil {
+            throw ValidationError("--one-way and --partition-for need --partition, e.g. `--partition 0.4 --partition-for 30s`")
         }
         if scenario.faultyNodes > scenario.nodes {
             throw ValidationError(
@@ -162,8 +223,105 @@ struct Simulate: ParsableCommand {
         scenario.seed = self.seed
         scenario.wireRoundTrip = self.wireRoundTrip
         scenario.configuration.ha.enabled = self.ha
+        guard self.ha || !self.killLeader else {
+            throw ValidationError("--kill-leader needs --ha: without it nobody fences")
+        }
+        scenario.killLeader = self.killLeader
+        scenario.haSettle = try Self.duration(self.settle, flag: "--settle", example: "40s")
         if let problem = scenario.problems.first { throw ValidationError(problem) }
         return scenario
+    }
+
+    // MARK: Property runs
+
+    /// `FIRST-LAST` or a single seed.
+    func seedRange() throws -> ClosedRange<UInt64> {
+        let text = self.seeds ?? ""
+        let parts = text.split(separator: "-", maxSplits: 1).map { UInt64($0) }
+        guard self.ha else { throw ValidationError("--seeds checks the HA invariants: add --ha") }
+        guard self.workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(self.workers)") }
+        switch parts.count {
+        case 1 where parts[0] != nil: return parts[0]!...parts[0]!
+        case 2 where parts[0] != nil && parts[1] != nil && parts[0]! <= parts[1]!: return parts[0]!...parts[1]!
+        default: throw ValidationError("--seeds must be FIRST-LAST like `1-1000` (or one seed), got `\(text)`")
+        }
+    }
+
+    func propertyScenario(seed: UInt64) throws -> Scenario {
+        guard Scenario(preset: self.preset) != nil else {
+            throw ValidationError(
+                "--preset must be one of \(Configuration.presetNames.joined(separator: ", ")), got `\(self.preset)`")
+        }
+        var scenario = HAProperties.scenario(seed: seed, preset: self.preset)
+        scenario.haSettle = try Self.duration(self.settle, flag: "--settle", example: "40s")
+        return scenario
+    }
+
+    func runProperties() throws {
+        let range = try self.seedRange()
+        let template = try self.propertyScenario(seed: range.lowerBound)
+        let preset = self.preset
+        let settle = template.haSettle
+        let start = ContinuousClock.now
+        let summary = HAProperties.run(seeds: Array(range), workers: self.workers) { seed in
+            var scenario = HAProperties.scenario(seed: seed, preset: preset)
+            scenario.haSettle = settle
+            return scenario
+        }
+        let wall = Double((ContinuousClock.now - start).nanoseconds) / 1e9
+        let violations = summary.violationsByKind.values.reduce(0, +)
+        var lines: [String] = []
+        lines.append(
+            "HA properties: \(summary.runs) runs (seeds \(range.lowerBound)-\(range.upperBound), preset \(preset)), "
+                + "\(summary.failed.count) failed, \(violations) violations, \(String(format: "%.1f", wall)) s wall")
+        let fences = "  fences ordered \(summary.fences), lives confirmed fenced \(summary.fenceCompletions)"
+        let repeats = " (+\(summary.duplicateFences) repeated by a leader that could not know), "
+        let recoveries =
+            "recoveries accepted \(summary.recoveriesAccepted), duplicate recoveries dropped \(summary.duplicateRecoveries)"
+        lines.append(fences + repeats + recoveries)
+        lines.append(
+            "  leaders killed mid-fence \(summary.leadersKilled), lives owed a fence and recovery \(summary.livesChecked) "
+                + "(all delivered unless listed below), held by the brake \(summary.heldByBrake)")
+        if summary.violationsByKind.isEmpty {
+            lines.append("  violations by kind: none")
+        } else {
+            lines.append("  violations by kind:")
+            for (kind, count) in summary.violationsByKind.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(kind.rawValue): \(count)")
+            }
+            lines.append("  failed seeds (replay one with the command shown):")
+            for failure in summary.failed {
+                lines.append("    seed \(failure.seed): vigil simulate \(Self.arguments(for: failure.scenario).joined(separator: " "))")
+                for violation in failure.violations { lines.append("      \(violation)") }
+            }
+        }
+        print(lines.joined(separator: "\n"))
+        if violations > 0 { throw ExitCode(1) }
+    }
+
+    /// The flags that make `vigil simulate` run `scenario` as is.
+    static func arguments(for scenario: Scenario) -> [String] {
+        func d(_ duration: Duration) -> String {
+            let ms = duration.nanoseconds / 1_000_000
+            return ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms)ms"
+        }
+        var args = [
+            "--ha", "--preset", scenario.preset, "--nodes", "\(scenario.nodes)", "--duration", d(scenario.duration),
+            "--seed", "\(scenario.seed)", "--loss", "\(scenario.loss)", "--settle", d(scenario.haSettle),
+        ]
+        if scenario.crashes > 0 { args += ["--crash", "\(scenario.crashes)"] }
+        if let after = scenario.restartAfter { args += ["--restart-after", d(after)] }
+        if scenario.pauses > 0 { args += ["--pause", "\(scenario.pauses)", "--pause-for", d(scenario.pauseDuration)] }
+        if let p = scenario.partition {
+            if let start = p.start {
+                args += ["--partition", "\(p.share)@\(d(start))+\(d(p.duration))"]
+            } else {
+                args += ["--partition", "\(p.share)", "--partition-for", d(p.duration)]
+            }
+            if p.oneWay { args.append("--one-way") }
+        }
+        if scenario.killLeader { args.append("--kill-leader") }
+        return args
     }
 
     private static func duration(_ text: String, flag: String, example: String) throws -> Duration {

@@ -79,6 +79,10 @@ public struct Instance: Sendable {
     var haInFlight: [String: HAInFlight] = [:]
     /// Leader only: when each node's failed fence or recovery may be retried.
     var haRetryAt: [String: Instant] = [:]
+    /// When this node learned each member's failure certificate: a leader fences only
+    /// once a majority acknowledged a heartbeat it sent after that, so a leader whose
+    /// lease outlives a fresh partition never fences from the minority side.
+    var certifiedAt: [String: Instant] = [:]
     /// Leader only: when fences started (for the brake's window).
     var fenceStarts: [Instant] = []
     var nextHACheckAt: Instant = .zero

@@ -55,6 +55,7 @@ struct ScenarioRun<Node: SimulatedNode> {
     private(set) var gray: [Int] = []
     private(set) var slow: [Int] = []
     private(set) var partitioned: [Int] = []
+    private(set) var partitionAt: Duration?
 
     init(_ scenario: Scenario, makeNode: @escaping (NodeSpawn) -> Node) {
         self.scenario = scenario
@@ -72,6 +73,10 @@ struct ScenarioRun<Node: SimulatedNode> {
             accounting: WireAccounting(
                 sealOverhead: scenario.configuration.gossip.sealOverhead, roundTrip: scenario.wireRoundTrip),
             makeNode: makeNode)
+        self.simulation.tracesHA = scenario.configuration.ha.enabled
+        self.simulation.pauseTolerance = scenario.configuration.pauseTolerance
+        self.simulation.killLeaderAtFirstFence = scenario.killLeader
+        self.simulation.killedLeaderRestartAfter = scenario.restartAfter
     }
 
     /// Starts the nodes one after another and runs until every node sees every other
@@ -155,19 +160,28 @@ struct ScenarioRun<Node: SimulatedNode> {
             let size = min(max(Int((spec.share * Double(s.nodes)).rounded()), 1), max(s.nodes - 1, 1))
             self.partitioned = Array(self.partitionRNG.permutation(of: s.nodes).prefix(size)).sorted()
             let cut = NetworkPartition(id: 1, nodes: s.nodes, splitOff: self.partitioned, oneWay: spec.oneWay)
-            let from = t0 + spec.start
+            // A seeded start lets the cut heal inside the scenario phase when it fits.
+            let start =
+                spec.start
+                ?? .nanoseconds(self.partitionRNG.nanoseconds(upTo: max(duration - spec.duration.nanoseconds, 0)))
+            self.partitionAt = start
+            let from = t0 + start
             let heal = from + spec.duration
             self.simulation.schedule(.partition(cut), at: from)
             self.simulation.schedule(.heal(partitionID: 1), at: heal)
             let grace = Simulator.partitionGrace(for: s.configuration)
             self.simulation.recorder.notePartition(
                 group: cut.group, from: from.nanoseconds, until: (heal + grace).nanoseconds)
+            self.simulation.recorder.haTrace.partitions.append(
+                HATrace.Partition(
+                    group: cut.group, oneWay: spec.oneWay, from: from, healedAt: heal, graceUntil: heal + grace))
         }
     }
 
     /// Runs the scenario phase to its end.
     func finish() {
         self.simulation.run(until: self.scenarioStart + self.scenario.duration)
+        self.simulation.recorder.haTrace.end = self.simulation.now
     }
 
     func report(wallSeconds: Double) -> SimulationReport {
@@ -191,6 +205,8 @@ struct ScenarioRun<Node: SimulatedNode> {
         func sortedNames(_ nodes: some Sequence<Int>) -> [String] {
             nodes.sorted().map { names[$0] }
         }
+        let checked = HAInvariants.check(recorder.haTrace, settle: s.haSettle)
+        let haViolations = s.configuration.ha.enabled ? checked.violations : []
 
         return SimulationReport(
             seed: s.seed,
@@ -206,13 +222,17 @@ struct ScenarioRun<Node: SimulatedNode> {
                 pauses: s.pauses, pauseForMs: s.pauseDuration.milliseconds,
                 gray: s.gray, grayLoss: s.grayLoss, slow: s.slow, slowDelayMs: s.slowDelay.milliseconds,
                 partition: s.partition?.description,
+                killLeader: s.killLeader,
                 wireSizes: "encoded",
                 wireRoundTrip: s.wireRoundTrip,
                 pauseToleranceMs: s.configuration.pauseTolerance.milliseconds),
             faults: SimulationReport.Faults(
                 crashed: sortedNames(self.crashed), paused: sortedNames(self.paused),
                 gray: sortedNames(self.gray), slow: sortedNames(self.slow),
-                partitioned: sortedNames(self.partitioned)),
+                partitioned: sortedNames(self.partitioned),
+                partitionAtMs: self.partitionAt?.milliseconds,
+                killedLeader: sim.killedLeader.map { names[$0.node] },
+                leaderKilledAtMs: sim.killedLeader.map { ($0.at - self.scenarioStart).milliseconds }),
             detection: SimulationReport.Detection(
                 crashes: records.count,
                 undetected: records.count - detected.count,
@@ -234,26 +254,27 @@ struct ScenarioRun<Node: SimulatedNode> {
                 streamsBlocked: sim.counters.streamsBlocked,
                 datagramOverheadBytes: sim.accounting.sealOverhead + WireAccounting.udpHeaderBytes),
             certifications: recorder.certifiedFailures.count,
-            election: self.electionSummary(recorder),
+            election: self.electionSummary(recorder, twoLeaders: checked.violations.filter { $0.kind == .twoLeadersInTerm }),
             ha: SimulationReport.HA(
-                enabled: s.configuration.ha.enabled, fences: recorder.fencesOrdered,
-                fencedNodes: sortedNames(recorder.fencedNodes), fencesOfLiveNodes: sortedNames(recorder.fencesOfLiveNodes),
-                recoveries: recorder.recoveriesOrdered, recoveredNodes: sortedNames(recorder.recoveredNodes),
-                recoveriesBeforeFence: recorder.recoveriesBeforeFence, invariantViolations: recorder.haViolations),
+                enabled: s.configuration.ha.enabled, fences: checked.fencesOrdered,
+                fencedNodes: sortedNames(checked.poweredOff), fencesOfLiveNodes: sortedNames(checked.fencesOfLiveNodes),
+                fenceCompletions: checked.fenceCompletions, duplicateFences: checked.duplicateFences,
+                recoveries: checked.recoveriesOrdered, recoveredNodes: sortedNames(checked.recoveredNodes),
+                recoveriesAccepted: checked.recoveriesAccepted, duplicateRecoveries: checked.duplicateRecoveries,
+                recoveriesBeforeFence: checked.recoveriesBeforeFence,
+                livesChecked: checked.livesChecked, heldByBrake: checked.heldByBrake,
+                invariantViolations: haViolations.map(\.description)),
             wallSeconds: wallSeconds,
+            haViolations: haViolations,
             certifiedFailures: recorder.certifiedFailures,
             crashRecords: records)
     }
 
-    private func electionSummary(_ recorder: Recorder) -> SimulationReport.Election {
+    private func electionSummary(
+        _ recorder: Recorder, twoLeaders: [HAInvariants.Violation]
+    ) -> SimulationReport.Election {
         let terms = recorder.leadersByTerm.keys.sorted()
-        var violations: [String] = []
-        for term in terms {
-            let leaders = recorder.leadersByTerm[term]!.map { recorder.names[$0] }.sorted()
-            if leaders.count > 1 {
-                violations.append("term \(term) had \(leaders.count) leaders: \(leaders.joined(separator: ", "))")
-            }
-        }
+        let violations = twoLeaders.map(\.detail)
         let last = terms.last
         return SimulationReport.Election(
             termsWithLeader: terms.count, lastTerm: last,

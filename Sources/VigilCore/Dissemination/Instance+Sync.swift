@@ -221,5 +221,6 @@ extension Instance {
         self.denominatorDirty = true
         self.publish(.statusChanged(member: member.name, from: nil, to: .failed, incarnation: member.incarnation))
         self.publish(.failureCertified(proven))
+        self.certifiedAt[member.name] = self.now
     }
 }

@@ -29,8 +29,13 @@ extension Instance {
         let brake = self.brakeEngaged()
         let failed = self.entries.values.filter { $0.member.status == .failed && $0.certificate != nil }
             .map(\.member).sorted { $0.name < $1.name }
+        let heardFromMajority = self.election.majorityAcknowledged(view: view) ?? .zero
         for member in failed {
             let life = Incarnation.life(of: member.incarnation)
+            // A majority must have answered this leader since it learned of the
+            // failure: a lease still running from before a partition is not enough to
+            // fence from its minority side (seed 949 of the HA properties).
+            let mayFence = heardFromMajority > (self.certifiedAt[member.name] ?? .zero)
             // Fenced in an earlier life and not returned to service: it came back and
             // went down again while out of service. It runs nothing; leave it be.
             if let record = self.haRecords[member.name], record.life < life, record.phase.isFenced { continue }
@@ -53,14 +58,14 @@ extension Instance {
                     }
                     continue
                 }
-                self.startFence(member, life: life, attempts: 1)
+                if mayFence { self.startFence(member, life: life, attempts: 1) }
             case .approved:
-                self.startFence(member, life: life, attempts: 1)
+                if mayFence { self.startFence(member, life: life, attempts: 1) }
             case .fencing:
                 // Ours was lost (restart of the shell) or an old leader's: run it again.
-                self.startFence(member, life: life, attempts: attempts + 1)
+                if mayFence { self.startFence(member, life: life, attempts: attempts + 1) }
             case .fenceFailed:
-                if retryDue { self.startFence(member, life: life, attempts: attempts + 1) }
+                if retryDue && mayFence { self.startFence(member, life: life, attempts: attempts + 1) }
             case .fenced:
                 self.startRecovery(member, life: life, attempts: 1)
             case .recovering:

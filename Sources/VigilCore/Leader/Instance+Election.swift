@@ -22,10 +22,14 @@ extension Instance {
         let healthy = self.health.score <= self.configuration.lifeguard.voteHealthLimit
         // Fenced and back, not yet returned to service: it neither stands nor leads.
         let alive = self.started && !self.hasLeft && self.ownCertificate == nil && !self.isFenced(self.me.name)
+        // A node told to join others that has heard from none of them yet counts only
+        // itself: standing then, it would be a majority of one (a restart won a term
+        // another node already held: seeds 172, 782, 816, 894 of the HA properties).
+        let joining = self.entries.isEmpty && !self.seeds.isEmpty
         return ElectionView(
             voters: self.denominator.voters, voterSet: self.denominator.set, digest: self.denominator.digest,
             reachableVoters: self.denominator.reachable, heartbeatTargets: self.liveOthers,
-            canStand: alive && healthy && !self.isolated, canLead: alive)
+            canStand: alive && healthy && !self.isolated && !joining, canLead: alive)
     }
 
     /// Runs the election's timers (called from `tick`).

@@ -372,6 +372,14 @@ public struct LeaderElection: Sendable {
         self.electionDeadline = now + self.randomTimeout(&rng)
     }
 
+    /// Leader: the send time of the newest heartbeat a majority of the voters (this
+    /// node included) acknowledged; `.distantFuture` when this node alone is a majority.
+    public func majorityAcknowledged(view: ElectionView) -> Instant? {
+        guard self.role == .leader, let end = self.leaderLeaseEnd(view: view) else { return nil }
+        if end == .distantFuture { return .distantFuture }
+        return end - self.settings.leaseDuration.scaled(by: self.settings.leaseSafety)
+    }
+
     func leaderLeaseEnd(view: ElectionView) -> Instant? {
         // Newest acknowledgement of each voter, newest first; the majority-th one
         // (counting ourselves) bounds the lease.

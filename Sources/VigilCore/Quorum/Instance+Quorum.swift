@@ -214,6 +214,7 @@ extension Instance {
             .statusChanged(
                 member: certificate.subject, from: old, to: .failed, incarnation: certificate.incarnation))
         self.publish(.failureCertified(certificate))
+        self.certifiedAt[certificate.subject] = self.now
         self.queue.enqueue(.failed(certificate), key: .member(certificate.subject), priority: .failureNews)
     }
 }

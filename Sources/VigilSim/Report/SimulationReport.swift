@@ -46,6 +46,8 @@ public struct SimulationReport: Codable, Sendable {
     /// Real time the run took; the only field that varies between identical runs.
     public var wallSeconds: Double
 
+    /// The broken HA invariants (with `--ha`), by kind; `ha.invariantViolations` in words. Not in JSON.
+    public var haViolations: [HAInvariants.Violation] = []
     /// Every `.failureCertified` event of the run, for invariant checks. Not in JSON.
     public var certifiedFailures: [CertifiedFailure] = []
     /// The detection history of each crash. Not in JSON.
@@ -81,8 +83,11 @@ public struct SimulationReport: Codable, Sendable {
         public var grayLoss: Double
         public var slow: Int
         public var slowDelayMs: Double
-        /// `SHARE@START+DURATION` (offsets from the scenario start), ` one-way` if so.
+        /// `SHARE@START+DURATION` (offsets from the scenario start) or `SHARE for
+        /// DURATION` (start drawn from the seed), ` one-way` if so.
         public var partition: String?
+        /// Whether the leader was to be killed during its first fence.
+        public var killLeader: Bool
         /// `encoded`: sizes come from the wire codec (`Packet.encodedSize`).
         public var wireSizes: String
         public var wireRoundTrip: Bool
@@ -102,6 +107,7 @@ public struct SimulationReport: Codable, Sendable {
             case slow
             case slowDelayMs = "slow_delay_ms"
             case partition
+            case killLeader = "kill_leader"
             case wireSizes = "wire_sizes"
             case wireRoundTrip = "wire_round_trip"
             case pauseToleranceMs = "pause_tolerance_ms"
@@ -115,6 +121,18 @@ public struct SimulationReport: Codable, Sendable {
         public var gray: [String]
         public var slow: [String]
         public var partitioned: [String]
+        /// When the partition began, from the start of the scenario phase.
+        public var partitionAtMs: Double?
+        /// The leader killed right after it ordered the first fence, and when.
+        public var killedLeader: String?
+        public var leaderKilledAtMs: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case crashed, paused, gray, slow, partitioned
+            case partitionAtMs = "partition_at_ms"
+            case killedLeader = "killed_leader"
+            case leaderKilledAtMs = "leader_killed_at_ms"
+        }
     }
 
     public struct Detection: Codable, Sendable, Equatable {
@@ -219,7 +237,7 @@ extension SimulationReport {
 }
 
 extension SimulationReport {
-    /// Fencing and recovery over the run (with `--ha`).
+    /// Fencing and recovery over the run (with `--ha`), checked by `HAInvariants`.
     public struct HA: Codable, Sendable, Equatable {
         /// Whether the leader fenced and recovered in this run.
         public var enabled: Bool
@@ -227,23 +245,47 @@ extension SimulationReport {
         /// whose simulated BMC powered them off.
         public var fences: Int
         public var fencedNodes: [String]
-        /// Nodes fenced while running, not gray, and not cut off on a partition's side.
+        /// Nodes fenced while live (running the life the order named, or paused within
+        /// the pause tolerance; not gray), and not cut off on a minority side of a
+        /// partition (until its grace ended): each is also an invariant violation.
         public var fencesOfLiveNodes: [String]
+        /// Node lives some leader recorded `fenced` (the confirmation the cluster acts
+        /// on), each counted once; and later `fenced` records of a life by a new leader
+        /// that re-ran the fence before it could know of the first (allowed, like
+        /// duplicate recoveries: power-off is idempotent).
+        public var fenceCompletions: Int
+        public var duplicateFences: Int
         /// Recovery orders, and nodes recovered.
         public var recoveries: Int
         public var recoveredNodes: [String]
-        /// Recovery orders for a node whose fence was not confirmed.
+        /// Node lives the simulated cloud accepted a recovery for (the first request
+        /// per life), and the repeats it dropped as duplicates (allowed: a new leader
+        /// resumes a recovery an old one may have sent).
+        public var recoveriesAccepted: Int
+        public var duplicateRecoveries: Int
+        /// Recovery orders for a life no BMC had powered off yet.
         public var recoveriesBeforeFence: Int
-        /// Broken invariants; empty when all held.
+        /// Lives that went down and stayed down `Scenario.haSettle` (after any heal),
+        /// each of which must be fenced once and recovered by the end; and lives the
+        /// brake held for an operator, which are not.
+        public var livesChecked: Int
+        public var heldByBrake: Int
+        /// Broken invariants, `kind: what (t=…s)`; empty when all held.
         public var invariantViolations: [String]
 
         enum CodingKeys: String, CodingKey {
             case enabled, fences
             case fencedNodes = "fenced_nodes"
             case fencesOfLiveNodes = "fences_of_live_nodes"
+            case fenceCompletions = "fence_completions"
+            case duplicateFences = "duplicate_fences"
             case recoveries
             case recoveredNodes = "recovered_nodes"
+            case recoveriesAccepted = "recoveries_accepted"
+            case duplicateRecoveries = "duplicate_recoveries"
             case recoveriesBeforeFence = "recoveries_before_fence"
+            case livesChecked = "lives_checked"
+            case heldByBrake = "held_by_brake"
             case invariantViolations = "invariant_violations"
         }
     }

@@ -40,6 +40,13 @@ public struct Scenario: Sendable {
     public var slow: Int = 0
     public var slowDelay: Duration = .milliseconds(200)
     public var partition: PartitionSpec? = nil
+    /// With HA: crash the leader right after it orders the run's first fence, while
+    /// the BMC call is in flight (restarted `restartAfter` later, if that is set).
+    public var killLeader: Bool = false
+    /// With HA: a node that went down and stayed down this long (after any heal) must
+    /// have been fenced and recovered by the end of the run (`HAInvariants`). About
+    /// detection, a new election after a lease, a BMC call and a recovery, with room.
+    public var haSettle: Duration = .seconds(40)
 
     /// The run's only source of randomness.
     public var seed: UInt64 = 1
@@ -88,7 +95,7 @@ public struct Scenario: Sendable {
             if !(p.share > 0 && p.share < 1) {
                 problems.append("partition share must be strictly between 0 and 1, got \(p.share)")
             }
-            if p.start < .zero || p.duration <= .zero {
+            if (p.start ?? .zero) < .zero || p.duration <= .zero {
                 problems.append("partition start must not be negative and its duration must be positive")
             }
         }

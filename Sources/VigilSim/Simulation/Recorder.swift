@@ -56,14 +56,9 @@ public final class Recorder {
     public private(set) var leaderChanges = 0
     /// The first moment some node led, and how many distinct terms had a leader.
     public private(set) var firstLeaderAt: Instant?
-    /// Fences ordered (by any leader), recoveries ordered, and what broke the rules.
-    public private(set) var fencesOrdered = 0
-    public private(set) var fencedNodes: Set<Int> = []
-    public private(set) var fencesOfLiveNodes: Set<Int> = []
-    public private(set) var recoveriesOrdered = 0
-    public private(set) var recoveredNodes: Set<Int> = []
-    public private(set) var recoveriesBeforeFence = 0
-    public private(set) var haViolations: [String] = []
+    /// What the HA invariants are checked on (filled while `Simulation.tracesHA`).
+    public internal(set) var haTrace: HATrace
+    private var fenceRecords: Set<[UInt64]> = []
     /// Status events that named a member outside the cluster layout.
     public private(set) var unknownMemberEvents = 0
     public private(set) var statusEvents = 0
@@ -86,6 +81,7 @@ public final class Recorder {
         self.isGray = [Bool](repeating: false, count: names.count)
         self.openCrash = [Int32](repeating: -1, count: names.count)
         self.grayFlaps = [Int](repeating: 0, count: names.count)
+        self.haTrace = HATrace(names: names)
     }
 
     // MARK: Queries
@@ -174,7 +170,9 @@ public final class Recorder {
         case .leaderChanged(let term, let leader):
             self.leaderChanges += 1
             if let leader, leader == self.names[observer] {
-                self.leadersByTerm[term, default: []].insert(observer)
+                if self.leadersByTerm[term, default: []].insert(observer).inserted {
+                    self.haTrace.append(.leaderWon(node: observer, term: term), at: now)
+                }
                 if self.firstLeaderAt == nil { self.firstLeaderAt = Instant(nanoseconds: now) }
             }
         case .refuted, .declaredFailed, .identityConflict, .isolated, .healthChanged, .dropped, .keyringChanged,
@@ -262,37 +260,12 @@ public final class Recorder {
 
     // MARK: HA
 
-    func fenceOrdered(_ order: FenceOrder, by orderer: Int, target: Int, at now: Int64) {
-        self.fencesOrdered += 1
-        let seconds = Double(now) / 1e9
-        // Invariant 1: only a leader of a current term fences.
-        if self.leadersByTerm[order.term]?.contains(orderer) != true {
-            self.haViolations.append(
-                "\(self.names[orderer]) ordered a fence of \(order.node) in term \(order.term) without leading it (t=\(seconds)s)")
-        }
-        // A node that is running, not gray, and not cut off by a partition is live:
-        // fencing it kills a healthy host.
-        let live = self.states[target].isLive && !self.isGray[target] && !self.isCutOff(target, at: now)
-        if live { self.fencesOfLiveNodes.insert(target) }
-    }
-
-    func fenceConfirmed(_ target: Int, at now: Int64) {
-        self.fencedNodes.insert(target)
-    }
-
-    func recoveryOrdered(_ order: RecoveryOrder, by orderer: Int, target: Int, fenceConfirmed: Bool, at now: Int64) {
-        self.recoveriesOrdered += 1
-        self.recoveredNodes.insert(target)
-        // Invariant 3: recovery never before the node's fence is confirmed.
-        if !fenceConfirmed {
-            self.recoveriesBeforeFence += 1
-            self.haViolations.append(
-                "\(self.names[orderer]) ordered recovery of \(order.node) before its fence was confirmed (t=\(Double(now) / 1e9)s)")
-        }
-    }
-
-    private func isCutOff(_ node: Int, at now: Int64) -> Bool {
-        self.partitionWindows.contains { $0.from <= now && now < $0.until && $0.group[node] }
+    /// A `fenced` record `leader` signed itself, counted once even when it reaches a
+    /// later life of that leader again by gossip.
+    func noteFenceRecord(_ record: HARecord, by leader: Int, target: Int, at now: Int64) {
+        let key = [UInt64(target), UInt64(record.life), record.term, UInt64(record.sequence)]
+        guard self.fenceRecords.insert(key).inserted else { return }
+        self.haTrace.append(.fenceRecorded(by: leader, target: target, life: record.life, term: record.term), at: now)
     }
 
     private func isPartitioned(_ subject: Int, _ observer: Int, at now: Int64) -> Bool {

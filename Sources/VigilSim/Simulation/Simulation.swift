@@ -62,11 +62,24 @@ public final class Simulation<Node: SimulatedNode> {
     private var lastIncarnation: [UInt64]
     /// What each node persisted last (`Directive.persist`), handed to its next life.
     private var persisted: [ElectionRecord?]
-    /// The life each node was last powered off in by its simulated BMC.
-    private var poweredOffLife: [UInt32?]
     /// How long the simulated BMC takes to power a node off (Redfish emulators: 1–11 s).
     public var bmcDelay: ClosedRange<Duration> = .seconds(1)...(.seconds(3))
     private var bmcRNG: DeterministicRNG
+    /// The life (`Incarnation.life(of:)`) each node runs or last ran.
+    private var life: [UInt32]
+    private var pausedSince: [Int64]
+
+    /// Record the HA trace (`recorder.haTrace`): certificates are checked against the
+    /// identity keys as they are published. Off for large runs without HA.
+    public var tracesHA = false
+    /// A paused node that was fenced counts as live if its pause is at most this long.
+    public var pauseTolerance: Duration = .zero
+    /// Crash the leader that orders the run's first fence right after it ordered it,
+    /// while the BMC call is in flight; restart it this much later if set.
+    public var killLeaderAtFirstFence = false
+    public var killedLeaderRestartAfter: Duration? = nil
+    /// The leader killed that way, and when.
+    public private(set) var killedLeader: (node: Int, at: Instant)?
 
     private struct Pending {
         var slot: Int32
@@ -128,7 +141,8 @@ public final class Simulation<Node: SimulatedNode> {
         self.backlog = [[Pending]](repeating: [], count: n)
         self.lastIncarnation = [UInt64](repeating: 0, count: n)
         self.persisted = [ElectionRecord?](repeating: nil, count: n)
-        self.poweredOffLife = [UInt32?](repeating: nil, count: n)
+        self.life = [UInt32](repeating: 0, count: n)
+        self.pausedSince = [Int64](repeating: 0, count: n)
     }
 
     // MARK: Inspecting
@@ -219,21 +233,42 @@ public final class Simulation<Node: SimulatedNode> {
             self.network.setSlow(node, delay: delay)
         case .link(let a, let b, let conditions):
             self.network.setLink(between: a, and: b, conditions)
-        case .bmcPowerOff(let orderer, let order):
+        case .bmcPowerOff(let orderer, let ordererLife, let order):
             guard let target = self.addressIndex[order.address].map(Int.init) else { return }
             // Power-off stops whatever runs on the node, whichever life it is in.
             if self.recorder.states[target].isLive { self.stop(target, as: .crashed) }
-            self.poweredOffLife[target] = order.life
-            self.recorder.fenceConfirmed(target, at: self.clock)
-            guard self.recorder.states[orderer] == .running else { return }
+            if self.tracesHA { self.recorder.haTrace.append(.poweredOff(target: target, life: order.life), at: self.clock) }
+            self.perform(.fenceAnswered(orderer: orderer, ordererLife: ordererLife, order: order))
+        case .recoveryAccepted(let orderer, let ordererLife, let order):
+            if self.tracesHA, let target = self.recorder.index(of: order.node) {
+                self.recorder.haTrace.append(.recoveryReceived(target: target, life: order.life), at: self.clock)
+            }
+            self.perform(.recoveryAnswered(orderer: orderer, ordererLife: ordererLife, order: order))
+        case .fenceAnswered(let orderer, let ordererLife, let order):
+            guard self.answerReaches(orderer, life: ordererLife, action) else { return }
             let directives = self.nodes[orderer]!.fenceCompleted(
                 order, confirmed: true, detail: "simulated BMC: power off", now: self.now)
             self.apply(directives, from: orderer)
-        case .recoveryAccepted(let orderer, let order):
-            guard self.recorder.states[orderer] == .running else { return }
+        case .recoveryAnswered(let orderer, let ordererLife, let order):
+            guard self.answerReaches(orderer, life: ordererLife, action) else { return }
             let directives = self.nodes[orderer]!.recoveryCompleted(
                 order, succeeded: true, detail: "simulated cloud: accepted", now: self.now)
             self.apply(directives, from: orderer)
+        }
+    }
+
+    /// Whether an answer to `orderer`'s life `life` can be handed to it now; a paused
+    /// orderer gets `action` again when it resumes.
+    private func answerReaches(_ orderer: Int, life: UInt32, _ action: SimulationAction) -> Bool {
+        guard self.life[orderer] == life else { return false }
+        switch self.recorder.states[orderer] {
+        case .running:
+            return true
+        case .paused:
+            self.schedule(action, at: Instant(nanoseconds: self.pausedUntil[orderer]))
+            return false
+        case .notStarted, .crashed, .left:
+            return false
         }
     }
 
@@ -305,6 +340,7 @@ public final class Simulation<Node: SimulatedNode> {
                 let time = max(at.nanoseconds, self.clock) + self.network.processingDelay(of: node)
                 self.queue.push(at: time, .wake, node: Int32(node), payload: self.wakeGeneration[node])
             case .publish(let event):
+                if self.tracesHA { self.traceHA(event, from: node) }
                 self.recorder.record(event, from: node, at: self.clock)
             case .persist(.election(let record)):
                 self.persisted[node] = record
@@ -312,17 +348,86 @@ public final class Simulation<Node: SimulatedNode> {
                 break  // no journal here: a restarted node gets its HA records back through sync
             case .fence(let order):
                 guard let target = self.addressIndex[order.address].map(Int.init) else { continue }
-                self.recorder.fenceOrdered(order, by: node, target: target, at: self.clock)
+                if self.tracesHA {
+                    self.recorder.haTrace.append(
+                        .fenceOrdered(
+                            by: node, target: target, life: order.life, term: order.term,
+                            targetLive: self.isLive(target, life: order.life)),
+                        at: self.clock)
+                }
                 let span = self.bmcDelay.upperBound - self.bmcDelay.lowerBound
                 let delay = self.bmcDelay.lowerBound + span.scaled(by: self.bmcRNG.nextUnit())
-                self.schedule(.bmcPowerOff(orderer: node, order: order), at: self.now + delay)
+                self.schedule(
+                    .bmcPowerOff(orderer: node, ordererLife: self.life[node], order: order), at: self.now + delay)
+                if self.killLeaderAtFirstFence && self.killedLeader == nil {
+                    // Dies once this batch of directives is out, long before the BMC answers.
+                    self.killedLeader = (node, self.now)
+                    self.schedule(.crash(node: node), at: self.now)
+                    if let after = self.killedLeaderRestartAfter {
+                        let seeds = (0..<self.nodeCount).filter { $0 != node }.prefix(3)
+                        self.schedule(.restart(node: node, seeds: Array(seeds)), at: self.now + after)
+                    }
+                }
             case .recover(let order):
-                guard let target = self.layout.names.firstIndex(of: order.node) else { continue }
-                self.recorder.recoveryOrdered(
-                    order, by: node, target: target, fenceConfirmed: self.poweredOffLife[target] == order.life,
-                    at: self.clock)
-                self.schedule(.recoveryAccepted(orderer: node, order: order), at: self.now + .milliseconds(500))
+                guard let target = self.recorder.index(of: order.node) else { continue }
+                if self.tracesHA {
+                    self.recorder.haTrace.append(
+                        .recoveryOrdered(by: node, target: target, life: order.life, term: order.term), at: self.clock)
+                }
+                self.schedule(
+                    .recoveryAccepted(orderer: node, ordererLife: self.life[node], order: order),
+                    at: self.now + .milliseconds(500))
             }
+        }
+    }
+
+    // MARK: HA trace
+
+    /// Whether `node` runs life `life` now, or is paused within the tolerance, and is not gray.
+    private func isLive(_ node: Int, life: UInt32) -> Bool {
+        guard self.life[node] == life, !self.recorder.isGray(node) else { return false }
+        switch self.recorder.states[node] {
+        case .running: return true
+        case .paused: return self.pausedUntil[node] - self.pausedSince[node] <= self.pauseTolerance.nanoseconds
+        case .notStarted, .crashed, .left: return false
+        }
+    }
+
+    private func traceHA(_ event: MembershipEvent, from node: Int) {
+        switch event {
+        case .failureCertified(let certificate):
+            guard let subject = self.recorder.index(of: certificate.subject) else { return }
+            var voters = Set<Int>()
+            for vote in certificate.votes
+            where vote.subject == certificate.subject && vote.incarnation == certificate.incarnation {
+                guard let observer = self.recorder.index(of: vote.observer), observer != subject,
+                    self.identities[observer].publicKey.isValidSignature(vote.signature, for: vote.signedBytes)
+                else { continue }
+                voters.insert(observer)
+            }
+            self.recorder.haTrace.append(
+                .certified(
+                    node: node, subject: subject, life: Incarnation.life(of: certificate.incarnation),
+                    validVotes: voters.count),
+                at: self.clock)
+        case .declaredFailed(let certificate):
+            self.recorder.haTrace.append(
+                .declaredFailed(node: node, life: Incarnation.life(of: certificate.incarnation)), at: self.clock)
+        case .haChanged(let record):
+            guard let target = self.recorder.index(of: record.node) else { return }
+            switch record.phase {
+            case .fenced where record.leader == self.layout.names[node]:
+                self.recorder.noteFenceRecord(record, by: node, target: target, at: self.clock)
+            case _ where record.phase.isFenced && record.leader != self.layout.names[node]:
+                self.recorder.haTrace.append(
+                    .learnedFenced(node: node, target: target, life: record.life), at: self.clock)
+            case .awaitingApproval:
+                self.recorder.haTrace.append(.brakeHeld(target: target, life: record.life), at: self.clock)
+            default:
+                break
+            }
+        default:
+            break
         }
     }
 
@@ -361,7 +466,12 @@ public final class Simulation<Node: SimulatedNode> {
             identity: self.identities[node], incarnation: incarnation, rng: self.nodeRNG.fork(),
             election: self.persisted[node])
         self.nodes[node] = self.makeNode(spawn)
+        let restarted = self.recorder.states[node] == .crashed
         self.lastIncarnation[node] = incarnation
+        self.life[node] = Incarnation.life(of: incarnation)
+        if self.tracesHA && restarted {
+            self.recorder.haTrace.append(.restarted(node: node, life: self.life[node]), at: self.clock)
+        }
         self.missedWake[node] = false
         self.recorder.nodeStarted(node, incarnation: incarnation, at: self.clock)
         let seedAddresses = seeds.filter { $0 != node }.map { self.layout.addresses[$0] }
@@ -378,6 +488,9 @@ public final class Simulation<Node: SimulatedNode> {
         self.missedWake[node] = false
         for pending in self.backlog[node] { _ = self.take(Int(pending.slot)) }
         self.backlog[node] = []
+        if self.tracesHA && state == .crashed && self.recorder.states[node].isLive {
+            self.recorder.haTrace.append(.crashed(node: node, life: self.life[node]), at: self.clock)
+        }
         self.recorder.nodeStopped(node, as: state, at: self.clock)
     }
 
@@ -385,6 +498,7 @@ public final class Simulation<Node: SimulatedNode> {
         switch self.recorder.states[node] {
         case .running:
             self.recorder.nodePaused(node)
+            self.pausedSince[node] = self.clock
         case .paused:
             guard end > self.pausedUntil[node] else { return }
         case .notStarted, .crashed, .left:

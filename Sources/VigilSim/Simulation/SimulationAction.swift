@@ -23,8 +23,14 @@ public enum SimulationAction: Sendable, Equatable {
     /// Overrides the link in both directions between two nodes (`nil` restores defaults).
     case link(between: Int, and: Int, LinkConditions?)
     /// The simulated BMC of `order.node` powers it off (the node stops, as if crashed)
-    /// and tells `orderer`.
-    case bmcPowerOff(orderer: Int, order: FenceOrder)
-    /// The simulated cloud accepted `orderer`'s recovery of `order.node`.
-    case recoveryAccepted(orderer: Int, order: RecoveryOrder)
+    /// and tells `orderer` if it still runs the life `ordererLife` that ordered it.
+    case bmcPowerOff(orderer: Int, ordererLife: UInt32, order: FenceOrder)
+    /// The simulated cloud received `orderer`'s recovery of `order.node` and tells
+    /// `orderer` if it still runs the life `ordererLife` that ordered it.
+    case recoveryAccepted(orderer: Int, ordererLife: UInt32, order: RecoveryOrder)
+    /// The answer to `orderer`'s fence or recovery reaches it: at once if it runs the
+    /// life that ordered it, when it resumes if it is paused (the reply waits in its
+    /// socket), never if that life is gone.
+    case fenceAnswered(orderer: Int, ordererLife: UInt32, order: FenceOrder)
+    case recoveryAnswered(orderer: Int, ordererLife: UInt32, order: RecoveryOrder)
 }
