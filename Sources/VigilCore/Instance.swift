@@ -164,12 +164,21 @@ public struct Instance: Sendable {
             return self.finish()
         }
         var votesAgainstMe: [Vote] = []
+        var haRecords: [HARecord] = []
         for update in packet.gossip {
             if case .vote(let vote) = update, vote.subject == self.me.name {
                 votesAgainstMe.append(vote)
+            } else if case .ha(let record) = update {
+                haRecords.append(record)
             } else {
                 self.apply(update)
             }
+        }
+        // HA steps last (their signers' member records may be in this packet) and
+        // oldest first, so that a `fenced` sent beside the `recovering` that followed
+        // it is stored (and journaled) before it, not dropped as stale.
+        for record in haRecords.sorted(by: { $0.precedence < $1.precedence }) {
+            self.applyHA(record)
         }
         if !votesAgainstMe.isEmpty {
             self.applyVotesAgainstMe(votesAgainstMe)
