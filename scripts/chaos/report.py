@@ -197,13 +197,21 @@ def main():
 
     views = {
         n: [
-            {"time": iso(e["t_ms"]), "rel_ms": e["t_ms"] - start, "member": e.get("member"), "kind": e.get("kind"),
-             "status": e.get("status")}
+            {k: v for k, v in {"time": iso(e["t_ms"]), "rel_ms": e["t_ms"] - start, "member": e.get("member"),
+                                "kind": e.get("kind"), "status": e.get("status"), "detail": e.get("detail")}.items()
+             if v is not None}
             for e in events[n]
-            if start <= e["t_ms"] <= end
+            # Lifeguard health changes are many (every few hundred ms under a partition): counted, not listed.
+            if start <= e["t_ms"] <= end and e.get("kind") != "health"
         ]
         for n in names
     }
+    suspicions = {}
+    for obs in names:
+        for e in in_window[obs]:
+            if e["status"] == "suspect":
+                suspicions[e["member"]] = suspicions.get(e["member"], 0) + 1
+    health_changes = {n: sum(1 for e in events[n] if e.get("kind") == "health" and start <= e["t_ms"] <= end) for n in names}
     report = {
         "scenario": scenario["scenario"],
         "system": scenario["system"],
@@ -217,6 +225,8 @@ def main():
         "false_failures": false_failures,
         "false_failure_events": false_events,
         "faulted": sorted(faulted),
+        "suspicions": suspicions,
+        "health_changes": health_changes,
         "fences": [],
         "recoveries": [],
         "ha": "not configured",
@@ -241,7 +251,8 @@ def main():
     if detection:
         print(f"  detection_ms p50 {detection['p50']} max {detection['max']} ({detection['samples']} observations"
               + (f", undetected: {', '.join(detection['undetected'])}" if detection['undetected'] else "") + ")")
-    print(f"  false_failures {false_failures or 'none'}; bytes/node/s mean {traffic['mean']} max {traffic['max']}")
+    print(f"  false_failures {false_failures or 'none'}; suspicions (observer, member) {sum(suspicions.values())};"
+          f" bytes/node/s mean {traffic['mean']} max {traffic['max']}")
     return 0 if passed else 1
 
 
@@ -254,10 +265,24 @@ def write_html(run, report, names, status_events, start, end, faults):
     def x(t):
         return left + (min(max(t, start), end) - start) / span * width
 
+    # When a node was itself down (killed until restarted) or paused, its row is shaded:
+    # what it "believed" then is only what it had last written down.
+    own = {n: [] for n in names}
+    opened = {}
+    for f in faults:
+        for n in f["nodes"].split():
+            if f["fault"] in ("kill", "pause") and n in own:
+                opened[n] = (f["t_ms"], "down" if f["fault"] == "kill" else "paused")
+            elif f["fault"] in ("restart", "resume") and n in opened:
+                a, what = opened.pop(n)
+                own[n].append((a, f["t_ms"], what))
+    for n, (a, what) in opened.items():
+        own[n].append((a, end, what))
     rows = []
     y = top
     for obs in names:
         peers = [m for m in names if m != obs]
+        row_top = y
         rows.append(f'<text x="{left - 8}" y="{y + stripe * len(peers) / 2 + 4}" text-anchor="end" '
                     f'font-weight="bold">{obs}</text>')
         for peer in peers:
@@ -279,6 +304,10 @@ def write_html(run, report, names, status_events, start, end, faults):
                             f'from +{(a - start) / 1000:.2f}s to +{(b - start) / 1000:.2f}s</title></rect>')
             rows.append(f'<text x="{left + width + 6}" y="{y + stripe - 1}" font-size="9">{peer}</text>')
             y += stripe
+        for a, b, what in own[obs]:
+            rows.append(f'<rect x="{x(a):.1f}" y="{row_top}" width="{max(1.0, x(b) - x(a)):.1f}" height="{y - row_top}" '
+                        f'fill="#000" fill-opacity="0.45"><title>{obs} {what} from +{(a - start) / 1000:.2f}s '
+                        f'to +{(b - start) / 1000:.2f}s</title></rect>')
         y += gap
     marks = []
     for i, f in enumerate(faults):
@@ -313,7 +342,7 @@ def write_html(run, report, names, status_events, start, end, faults):
             + html.escape(report["scenario"]) + "</title></head><body style='font-family:sans-serif'>"
             + "".join(f"<p style='margin:4px 0'>{s}</p>" for s in summary)
             + f"<ul>{checks}</ul><p>Each row is one node; each stripe is what that node believed about one peer "
-            f"(named on the right), over the scenario's time. {legend}</p>" + svg + "</body></html>\n")
+            f"(named on the right), over the scenario's time; a row is shaded while that node was itself killed or paused. {legend}</p>" + svg + "</body></html>\n")
     with open(os.path.join(run, "report.html"), "w") as f:
         f.write(page)
 
