@@ -119,9 +119,9 @@ scenario_pause_short() {
 # minority's own views included (an observer that suspects more than half the members does
 # not vote, and 2 of 5 votes make no certificate); after the heal every node sees every
 # node alive. A cut-off node the majority certified failed stays failed for its life (the
-# life rule: it learns it and logs `declared-failed`); the scenario restarts those — the
-# power-cycle the fence will do once HA runs in these scripts — and then expects everyone
-# alive. Serf is run the same way (no restart: it has no such rule) and reported as is.
+# life rule: it should learn it and log `declared-failed`); 10 s after the heal the scenario
+# restarts each cut-off node the majority still holds failed — the power cycle the fence
+# will do once HA runs in these scripts — and then expects everyone alive. Serf is run the same way (no restart: it has no such rule) and reported as is.
 scenario_partition_minority() {
     local cut rest hold=30 n
     pick $(((NODES - 1) / 2))
@@ -136,28 +136,32 @@ scenario_partition_minority() {
     "$here/chaos/partition" "$cut" "$rest"
     sleep "$hold"
     "$here/chaos/heal"
-    local restarted=()
+    local restarted=() learned=()
     if [[ $SYSTEM == vigil ]]; then
-        # Each cut-off node either is alive everywhere again, or learned it was certified
-        # failed (its own `declared-failed` event); wait for one of the two, 40 s at most.
-        settled() {
-            local m
-            for m in $cut; do
-                # shellcheck disable=SC2046
-                seen_by_all alive "$m" $(all_nodes) && continue
-                grep -q '"kind": "declared-failed"' "$(node_dir "$m")/events.ndjson" 2>/dev/null && continue
-                return 1
-            done
-        }
-        wait_for 40 settled || note "40 s after the heal, a cut-off node was neither alive everywhere nor declared failed"
+        # A cut-off node the majority certified failed stays failed for its life. HA would
+        # fence it (power off, later on); restart each cut-off node that a majority node
+        # still holds failed 10 s after the heal. Whether the node itself had learned it
+        # (its own `declared-failed` event) by then is reported, not asserted.
+        sleep 10
+        local m o
         for n in $cut; do
-            if grep -q '"kind": "declared-failed"' "$(node_dir "$n")/events.ndjson" 2>/dev/null; then
-                "$here/chaos/restart" "$n"
-                restarted+=("$n")
-            fi
+            for o in $rest; do
+                if [[ $(status_in "$o" "$n") == failed ]]; then
+                    grep -q '"kind": "declared-failed"' "$(node_dir "$n")/events.ndjson" 2>/dev/null && learned+=("$n")
+                    "$here/chaos/restart" "$n"
+                    restarted+=("$n")
+                    break
+                fi
+            done
+        done
+        for n in "${restarted[@]}"; do
+            [[ " ${learned[*]} " == *" $n "* ]] ||
+                note "$n: certified failed by the majority, but 10 s after the heal it had not learned it (no declared-failed event)"
         done
     fi
-    extra_json=$(jq -cn --argjson h "$hold" --arg r "${restarted[*]}" '{partition_seconds: $h, restarted_after_heal: ($r | split(" ") | map(select(. != "")))}')
+    extra_json=$(jq -cn --argjson h "$hold" --arg r "${restarted[*]}" --arg l "${learned[*]}" \
+        '{partition_seconds: $h, restarted_after_heal: ($r | split(" ") | map(select(. != ""))),
+          declared_failed_before_restart: ($l | split(" ") | map(select(. != "")))}')
     wait_for 60 everyone_alive || note "not every node saw every node alive within 60 s after the heal"
     sleep 2
 }

@@ -238,7 +238,7 @@ def main():
         "window": {"start": iso(start), "end": iso(end), "seconds": round((end - start) / 1000, 1)},
         "notes": scenario.get("notes", []),
     }
-    for key in ("pause_seconds", "pause_tolerance_ms", "partition_seconds", "restarted_after_heal", "command"):
+    for key in ("pause_seconds", "pause_tolerance_ms", "partition_seconds", "restarted_after_heal", "declared_failed_before_restart", "command"):
         if key in scenario:
             report[key] = scenario[key]
     with open(os.path.join(run, "report.json"), "w") as f:
