@@ -83,6 +83,8 @@ status() {
             state="not running"
         fi
         echo "== $name ($(node_ip "$name"), $SYSTEM agent $state)"
+        # A paused agent would not answer (the CLI waits 10 s): say so instead of asking.
+        [[ $state == *paused ]] && { echo "(paused: its view is frozen; not asked)"; continue; }
         case $SYSTEM in
         vigil) "$VIGIL" members --control "$(node_dir "$name")/vigil.sock" 2>&1 || true ;;
         serf) ip netns exec "$(node_ns "$name")" "$SERF" members -rpc-addr="$serf_rpc" 2>&1 || true ;;
