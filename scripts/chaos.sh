@@ -67,7 +67,7 @@ note() { notes+=("$*"); echo "chaos: $*"; }
 # (`scenario.pause_tolerance_ms` of `vigil simulate --format json`; README, Presets).
 pause_tolerance_ms() {
     "$VIGIL_FOR_FIGURES" simulate --nodes 3 --duration 1s --preset "$PRESET" --format json |
-        jq -r '.scenario.pause_tolerance_ms | floor'
+        jq -r '.scenario.pause_tolerance_ms | round'
 }
 
 # ---------------------------------------------------------------------------- scenarios
