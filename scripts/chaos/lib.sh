@@ -1,0 +1,93 @@
+# Shared by scripts/cluster.sh, scripts/chaos.sh and the fault commands in scripts/chaos/.
+# Sourced, not run.
+#
+# One cluster exists at a time on a machine: its namespaces have fixed names
+# (`vigil-br` for the bridge, `vigil-n1`... for the nodes). Everything about the cluster
+# that is up lives in its run folder (RUN): `cluster.env` (system, nodes, binaries),
+# `faults.ndjson` (every fault injected, with its time) and one folder per node,
+# `nodes/nK/` (config, data, agent log, agent pid, the start command, the recorded event
+# stream). `chaos-out/.current` in the repository names the run folder of the cluster
+# that is up, so that `down` and the faults work from any shell; VIGIL_CHAOS_DIR or
+# `--out DIR` overrides it.
+
+chaos_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+chaos_pointer=$chaos_repo/chaos-out/.current
+bridge_ns=vigil-br
+node_ns_prefix=vigil-n
+net_prefix=10.77.0    # node K is 10.77.0.K/24; the addresses exist only inside vigil-nK
+gossip_port=7946
+serf_rpc=127.0.0.1:7373   # each node's own loopback, inside its namespace
+
+# usage_error MESSAGE: one line, exit 2 (bad input).
+usage_error() { echo "${chaos_me:-chaos}: $*" >&2; exit 2; }
+# die MESSAGE: one line, exit 1 (something did not work).
+die() { echo "${chaos_me:-chaos}: $*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
+
+# need_root: namespaces, veths and nftables need root.
+need_root() { ((EUID == 0)) || die "needs root (network namespaces, veths, nftables); run as root"; }
+
+# resolve_run [DIR]: sets RUN to the cluster's run folder and loads its cluster.env.
+resolve_run() {
+    RUN=${1:-${VIGIL_CHAOS_DIR:-}}
+    if [[ -z $RUN && -f $chaos_pointer ]]; then RUN=$(cat "$chaos_pointer"); fi
+    [[ -n $RUN ]] || die "no cluster is up (no $chaos_pointer); start one with scripts/cluster.sh up N"
+    [[ -f $RUN/cluster.env ]] || die "$RUN holds no cluster (no cluster.env); start one with scripts/cluster.sh up N"
+    # shellcheck disable=SC1091
+    source "$RUN/cluster.env"
+}
+
+node_ns() { echo "$node_ns_prefix${1#n}"; }
+node_ip() { echo "$net_prefix.${1#n}"; }
+node_dir() { echo "$RUN/nodes/$1"; }
+
+# check_node NAME: NAME is one of this cluster's nodes (n1..nN), else exit 2.
+check_node() {
+    [[ $1 =~ ^n([1-9][0-9]*)$ ]] && ((BASH_REMATCH[1] <= NODES)) ||
+        usage_error "unknown node \`$1\`: this cluster has n1..n$NODES"
+}
+
+# agent_pid NAME: the pid of NAME's agent if it is running, else nothing (status 1).
+agent_pid() {
+    local file pid
+    file=$(node_dir "$1")/agent.pid
+    [[ -f $file ]] || return 1
+    pid=$(cat "$file")
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+    echo "$pid"
+}
+
+# start_agent NAME: runs the node's saved start command inside its namespace, detached,
+# its output appended to agent.log; the agent's pid goes to agent.pid (`ip netns exec`
+# and `bash -c ... exec` keep the pid, so it is the agent's own).
+start_agent() {
+    local dir
+    dir=$(node_dir "$1")
+    nohup ip netns exec "$(node_ns "$1")" bash -c 'echo $$ >"$1"; shift; exec "$@"' \
+        start "$dir/agent.pid" bash "$dir/start.sh" </dev/null >>"$dir/agent.log" 2>&1 &
+    disown $! 2>/dev/null || true
+    local i
+    for i in $(seq 1 50); do
+        agent_pid "$1" >/dev/null && return 0
+        sleep 0.1
+    done
+    die "the agent of $1 did not start; see $dir/agent.log"
+}
+
+# record_fault KIND NODES DETAIL: appends one line to faults.ndjson (what the report reads).
+record_fault() {
+    printf '{"t_ms":%s,"fault":"%s","nodes":"%s","detail":"%s"}\n' "$(now_ms)" "$1" "$2" "$3" >>"$RUN/faults.ndjson"
+}
+
+# members_json NAME: NAME's view as {"members":[{"name","status"}...]} (either system).
+members_json() {
+    local ns
+    ns=$(node_ns "$1")
+    case $SYSTEM in
+    vigil) "$VIGIL" members --control "$(node_dir "$1")/vigil.sock" --format json 2>/dev/null ;;
+    serf) ip netns exec "$ns" "$SERF" members -rpc-addr="$serf_rpc" -format json 2>/dev/null ;;
+    esac
+}
+
+# nft_bridge ARGS...: nft inside the bridge's namespace.
+nft_bridge() { ip netns exec "$bridge_ns" nft "$@"; }
