@@ -28,7 +28,9 @@ import VigilCore
 ///    denominator (the nodes, less those down in a life recorded fenced) running with
 ///    no failure certificate of their current life — and that the brake did not hold for an operator, must have
 ///    exactly one `fenced` record and an accepted recovery by the end: a leader killed
-///    in the middle of its fence was replaced and the fence completed. (Without a
+///    in the middle of its fence was replaced and the fence completed — unless an
+///    earlier life of that node was fenced: then it stays out of service (no unfence
+///    here) and is owed nothing. (Without a
 ///    majority nobody may lead, so nothing can be fenced: by design, not a violation.)
 public enum HAInvariants {
     public enum Kind: String, Sendable, CaseIterable, Comparable {
@@ -234,6 +236,10 @@ public enum HAInvariants {
                 result.heldByBrake += 1
                 continue
             }
+            // Fenced in an earlier life and never unfenced (the simulator has no
+            // operator): out of service, it runs nothing, and the leader rightly
+            // leaves its later lives alone.
+            if fencedBy.keys.contains(where: { $0.node == key.node && $0.life < key.life }) { continue }
             let until = downUntil[key] ?? trace.end
             var from = stoppedAt
             for cut in trace.partitions where cut.from < until { from = max(from, cut.healedAt) }
