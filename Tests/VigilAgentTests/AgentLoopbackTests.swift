@@ -40,7 +40,12 @@ struct AgentLoopbackTests {
             runtime: runtime, transport: transport, control: control, seeds: join + remembered,
             leaveGrace: .milliseconds(300), dataDirectory: dataDirectory, snapshotInterval: .milliseconds(200),
             logger: logger)
-        let group = ServiceGroup(services: [service], logger: logger)
+        // As `vigil agent` runs it: the service ending (after `vigil leave`) ends the
+        // group without an error.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                logger: logger))
         return Node(runtime: runtime, transport: transport, group: group, controlPath: controlPath)
     }
 

@@ -147,10 +147,17 @@ struct KeyRotationLoopbackTests {
             #expect(removed.changed)
             #expect(await AgentLoopbackTests.eventually(30) { await Self.confirmed(.remove, old, at: b, members: all) })
 
+            // A loaded machine may get a member briefly suspected; what counts is that
+            // the four settle alive on the new key alone.
+            let everyone = ["a": "alive", "b": "alive", "c": "alive", "d": "alive"]
+            _ = await AgentLoopbackTests.eventually(30) {
+                for node in [a, b, c, restarted] where await Self.statuses(node) != everyone { return false }
+                return true
+            }
             for node in [a, b, c, restarted] {
                 #expect(node.transport.keyring == Keyring(primary: new), "\(node.name) holds only the new key")
                 let seen = await Self.statuses(node)
-                #expect(seen == ["a": "alive", "b": "alive", "c": "alive", "d": "alive"], "\(node.name) sees \(seen)")
+                #expect(seen == everyone, "\(node.name) sees \(seen)")
                 // What a restart of it would start with: the adopted keys, not --encrypt.
                 let persisted = try #require(
                     try AgentConfiguration(name: node.name, encryptKey: old.base64, keyringFile: node.keyringFile)
