@@ -156,7 +156,7 @@ struct SushyEmulator: Sendable {
     /// Starts an emulator with `systems` (name and initial `On`/`Off`), runs `body`,
     /// and kills the emulator whatever happens.
     static func with<T>(
-        systems specs: [(name: String, power: String)], disablePowerOff: Bool = false,
+        systems specs: [(name: String, power: String)], disablePowerOff: Bool = false, attempt: Int = 1,
         _ body: (SushyEmulator) async throws -> T
     ) async throws -> T {
         guard let sushy = FencingComponents.sushyEmulator, let python = FencingComponents.venvPython,
@@ -215,12 +215,22 @@ struct SushyEmulator: Sendable {
         }
 
         let emulator = SushyEmulator(directory: directory, port: port, systems: systems)
+        var exited = false
         let ready = await FencingComponents.eventually {
-            guard process.isRunning else { return false }
+            guard process.isRunning else {
+                exited = true
+                return true
+            }
             return (try? await emulator.get("/redfish/v1/", authenticated: false).0) == 200
         }
-        guard ready else {
+        guard ready && !exited else {
             let output = (try? String(contentsOfFile: "\(directory)/emulator.log", encoding: .utf8)) ?? ""
+            // The free port was taken between our check and the emulator's bind (tests
+            // run side by side): try another one.
+            if exited && output.contains("Address already in use") && attempt < 3 {
+                return try await Self.with(
+                    systems: specs, disablePowerOff: disablePowerOff, attempt: attempt + 1, body)
+            }
             throw FencingComponents.SetupError(description: "sushy-emulator did not answer on \(port): \(output)")
         }
         return try await body(emulator)
