@@ -47,16 +47,7 @@ trap 'exit 143' TERM
 
 key=$($vigil keygen)
 sock() { echo "$dir/$1/vigil.sock"; }
-now_ms() { date +%s%3N; }
-# until_ok SECONDS CMD...: runs CMD every 100 ms until it succeeds; fails after SECONDS.
-until_ok() {
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        ((SECONDS < end)) || return 1
-        sleep 0.1
-    done
-}
+source "$here/demo-lib.sh"  # now_ms, until_ok ($here: the scripts folder, set by env.sh)
 # field NAME: the value of "NAME" in the pretty JSON on stdin (first match).
 field() { sed -n "s/.*\"$1\" *: *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n 1; }
 # start NAME [ARGS...]: starts an agent with its own data directory, socket and log.

@@ -54,15 +54,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-now_ms() { date +%s%3N; }
-until_ok() {
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        ((SECONDS < end)) || return 1
-        sleep 0.1
-    done
-}
+source "$here/demo-lib.sh"  # now_ms, until_ok ($here: the scripts folder, set by env.sh)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # background NAME CMD...: runs a helper, logging to NAME.log, stopped on exit.
 background() {
