@@ -40,7 +40,7 @@ for scenario in crash-one pause-short partition-minority; do
     bash "$here/chaos.sh" run "$scenario" --system vigil --nodes 5 --seed 1 --out "$dir/$scenario" || status=$?
     ((status == 0)) || failed+=("$scenario (exit $status)")
 done
-left=$(ip netns list | awk '{print $1}' | grep -E '^vigil-(br|n[0-9]+)$' || true)
+left=$(ip netns list | awk '{print $1}' | grep -E "^vigil-${VIGIL_CHAOS_ID:+$VIGIL_CHAOS_ID-}(br|n[0-9]+)\$" || true)
 [[ -z $left ]] || failed+=("namespaces left behind: $(echo $left)")
 
 echo

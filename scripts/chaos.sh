@@ -17,7 +17,6 @@ chaos_me=chaos
 source "$(dirname "$0")/chaos/lib.sh"
 here=$chaos_repo/scripts
 
-scenarios=(crash-one pause-short partition-minority)
 usage() { usage_error "usage: chaos.sh run SCENARIO [--nodes N] [--system vigil|serf] [--seed S] [--out DIR] (scenarios: ${scenarios[*]})"; }
 
 # ---------------------------------------------------------------------------- helpers
@@ -71,100 +70,17 @@ pause_tolerance_ms() {
 }
 
 # ---------------------------------------------------------------------------- scenarios
-# Each sets `expectation` (the sentence in the report), `checks` (what report.py verifies,
-# see its header), `faulted` and optionally `detect_targets`/`detect_observers`, then
-# injects its faults and waits.
-
-# crash-one: SIGKILL one node.
-# Expectation: every survivor marks it failed (waiting at most 60 s); no other node is
-# marked failed by anyone.
-scenario_crash_one() {
-    local victim
-    pick 1
-    victim=$picked
-    expectation="SIGKILL $victim: every survivor marks $victim failed; no node that was not faulted is marked failed"
-    checks=("failed-everywhere $victim" "no-false-failures")
-    faulted=("$victim")
-    detect_targets=("$victim")
-    read -r -a detect_observers <<<"$(except "$victim")"
-    "$here/chaos/kill" "$victim"
-    # shellcheck disable=SC2046
-    wait_for 60 seen_by_all failed "$victim" $(except "$victim") || note "not every survivor marked $victim failed within 60 s"
-    sleep 5  # a little longer, so that a false failure caused by the crash would show
-}
-
-# pause-short: SIGSTOP one node three times, each for 60% of the preset's pause tolerance
-# (Vigil's `lan`: read from `vigil simulate`), 4 s apart.
-# Expectation: the paused node is never marked failed, nor is anyone else, and at the end
-# every node sees every node alive. (It may be suspected and refute: that is the design.)
-scenario_pause_short() {
-    local victim tolerance seconds
-    pick 1
-    victim=$picked
-    tolerance=$(pause_tolerance_ms)
-    seconds=$(awk -v t="$tolerance" 'BEGIN { printf "%.2f", t * 0.6 / 1000 }')
-    extra_json=$(jq -cn --argjson t "$tolerance" --argjson s "$seconds" '{pause_tolerance_ms: $t, pause_seconds: $s}')
-    expectation="SIGSTOP $victim 3 times for $seconds s (60% of the $PRESET preset's pause tolerance, $tolerance ms): $victim is never marked failed; no false failures; all alive at the end"
-    checks=("never-failed $victim" "no-false-failures" "all-alive-at-end")
-    faulted=("$victim")
-    for i in 1 2 3; do
-        "$here/chaos/pause" "$victim" "$seconds"
-        sleep 4
-    done
-    sleep 4
-}
-
-# partition-minority: cut floor((N-1)/2) nodes (2 of 5) off the others for 30 s, then heal.
-# Expectation (Vigil): no node of the majority side is marked failed by anyone, the
-# minority's own views included (an observer that suspects more than half the members does
-# not vote, and 2 of 5 votes make no certificate); after the heal every node sees every
-# node alive. A cut-off node the majority certified failed stays failed for its life (the
-# life rule: it should learn it and log `declared-failed`); 10 s after the heal the scenario
-# restarts each cut-off node the majority still holds failed — the power cycle the fence
-# will do once HA runs in these scripts — and then expects everyone alive. Serf is run the same way (no restart: it has no such rule) and reported as is.
-scenario_partition_minority() {
-    local cut rest hold=30 n
-    pick $(((NODES - 1) / 2))
-    cut=$picked
-    rest=$(except "$cut")
-    extra_json=$(jq -cn --argjson h "$hold" '{partition_seconds: $h}')
-    expectation="cut $cut off from $rest for $hold s, then heal: no node of the majority side ($rest) is marked failed by anyone; after the heal (and, for Vigil, a restart of each cut-off node certified failed meanwhile) every node sees every node alive"
-    checks=("no-false-failures" "all-alive-at-end")
-    read -r -a faulted <<<"$cut"
-    read -r -a detect_targets <<<"$cut"
-    read -r -a detect_observers <<<"$rest"
-    "$here/chaos/partition" "$cut" "$rest"
-    sleep "$hold"
-    "$here/chaos/heal"
-    local restarted=() learned=()
-    if [[ $SYSTEM == vigil ]]; then
-        # A cut-off node the majority certified failed stays failed for its life. HA would
-        # fence it (power off, later on); restart each cut-off node that a majority node
-        # still holds failed 10 s after the heal. Whether the node itself had learned it
-        # (its own `declared-failed` event) by then is reported, not asserted.
-        sleep 10
-        local m o
-        for n in $cut; do
-            for o in $rest; do
-                if [[ $(status_in "$o" "$n") == failed ]]; then
-                    grep -q '"kind": "declared-failed"' "$(node_dir "$n")/events.ndjson" 2>/dev/null && learned+=("$n")
-                    "$here/chaos/restart" "$n"
-                    restarted+=("$n")
-                    break
-                fi
-            done
-        done
-        for n in "${restarted[@]}"; do
-            [[ " ${learned[*]} " == *" $n "* ]] ||
-                note "$n: certified failed by the majority, but 10 s after the heal it had not learned it (no declared-failed event)"
-        done
-    fi
-    extra_json=$(jq -cn --argjson h "$hold" --arg r "${restarted[*]}" --arg l "${learned[*]}" \
-        '{partition_seconds: $h, restarted_after_heal: ($r | split(" ") | map(select(. != ""))),
-          declared_failed_before_restart: ($l | split(" ") | map(select(. != "")))}')
-    wait_for 60 everyone_alive || note "not every node saw every node alive within 60 s after the heal"
-    sleep 2
-}
+# One file per scenario in scripts/chaos/scenarios/NAME.sh, defining scenario_NAME (dashes
+# as underscores) with its expectation written above it. Each sets `expectation` (the
+# sentence in the report), `checks` (what report.py verifies, see its header), `faulted`
+# and optionally `detect_targets`/`detect_observers` and `extra_json` (an object whose
+# fields report.py copies into report.json), then injects its faults and waits.
+scenarios=()
+for file in "$here"/chaos/scenarios/*.sh; do
+    # shellcheck disable=SC1090
+    source "$file"
+    scenarios+=("$(basename "$file" .sh)")
+done
 
 # --------------------------------------------------------------------------------- run
 cmd=${1:-}
@@ -240,7 +156,7 @@ jq -n --arg scenario "$scenario" --arg system "$SYSTEM" --argjson nodes "$NODES"
       expectation: $expectation, checks: $checks, faulted: $faulted, notes: $notes,
       window: {start_ms: $start, end_ms: $stop, bytes_start_ms: $b0, bytes_end_ms: $b1}}
      + (if ($targets | length) > 0 then {detect: {targets: $targets, observers: $observers}} else {} end)
-     + $extra' >"$out/scenario.json"
+     + {extra: $extra}' >"$out/scenario.json"
 status=0
 "$(command -v python3)" "$here/chaos/report.py" "$out" || status=$?
 if ((status == 0)); then

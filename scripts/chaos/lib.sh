@@ -1,19 +1,23 @@
 # Shared by scripts/cluster.sh, scripts/chaos.sh and the fault commands in scripts/chaos/.
 # Sourced, not run.
 #
-# One cluster exists at a time on a machine: its namespaces have fixed names
-# (`vigil-br` for the bridge, `vigil-n1`... for the nodes). Everything about the cluster
+# One cluster per cluster id exists at a time on a machine: its namespaces have fixed
+# names (`vigil-br` for the bridge, `vigil-n1`... for the nodes; with VIGIL_CHAOS_ID=X,
+# `vigil-X-br`, `vigil-X-n1`..., so that several clusters can run side by side: each
+# bridge lives in its own namespace, so they may all use the same addresses). Everything about the cluster
 # that is up lives in its run folder (RUN): `cluster.env` (system, nodes, binaries),
 # `faults.ndjson` (every fault injected, with its time) and one folder per node,
 # `nodes/nK/` (config, data, agent log, agent pid, the start command, the recorded event
-# stream). `chaos-out/.current` in the repository names the run folder of the cluster
-# that is up, so that `down` and the faults work from any shell; VIGIL_CHAOS_DIR or
-# `--out DIR` overrides it.
+# stream). `chaos-out/.current` (`.current-X` for cluster id X) in the repository names
+# the run folder of the cluster that is up, so that `down` and the faults work from any
+# shell; VIGIL_CHAOS_DIR or `--out DIR` overrides it.
 
 chaos_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-chaos_pointer=$chaos_repo/chaos-out/.current
-bridge_ns=vigil-br
-node_ns_prefix=vigil-n
+chaos_id=${VIGIL_CHAOS_ID:-}
+[[ -z $chaos_id || $chaos_id =~ ^[a-z0-9]{1,4}$ ]] || { echo "${chaos_me:-chaos}: VIGIL_CHAOS_ID must be 1 to 4 lowercase letters or digits, got \`$chaos_id\`" >&2; exit 2; }
+chaos_pointer=$chaos_repo/chaos-out/.current${chaos_id:+-$chaos_id}
+bridge_ns=vigil-${chaos_id:+$chaos_id-}br
+node_ns_prefix=vigil-${chaos_id:+$chaos_id-}n
 net_prefix=10.77.0    # node K is 10.77.0.K/24; the addresses exist only inside vigil-nK
 gossip_port=7946
 serf_rpc=127.0.0.1:7373   # each node's own loopback, inside its namespace

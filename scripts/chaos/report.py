@@ -238,9 +238,8 @@ def main():
         "window": {"start": iso(start), "end": iso(end), "seconds": round((end - start) / 1000, 1)},
         "notes": scenario.get("notes", []),
     }
-    for key in ("pause_seconds", "pause_tolerance_ms", "partition_seconds", "restarted_after_heal", "declared_failed_before_restart", "command"):
-        if key in scenario:
-            report[key] = scenario[key]
+    report["command"] = scenario.get("command")
+    report.update(scenario.get("extra", {}))
     with open(os.path.join(run, "report.json"), "w") as f:
         json.dump(report, f, indent=2, sort_keys=False)
         f.write("\n")
