@@ -23,9 +23,13 @@ if ! ip netns add "$probe" 2>/dev/null; then
     exit 0
 fi
 ip netns del "$probe"
-if ! command -v nft >/dev/null 2>&1; then
-    echo "chaos-ci: installing nftables (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y nftables >/dev/null
+missing=()
+command -v nft >/dev/null 2>&1 || missing+=(nftables)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+if ((${#missing[@]} > 0)); then
+    echo "chaos-ci: installing ${missing[*]} (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null ||
+        { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null; }
 fi
 if [[ -z ${VIGIL_BIN:-} ]]; then
     source "$here/env.sh"   # toolchain on PATH, build dependencies, cd to the repository
