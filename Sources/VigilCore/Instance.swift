@@ -183,6 +183,8 @@ public struct Instance: Sendable {
         if !votesAgainstMe.isEmpty {
             self.applyVotesAgainstMe(votesAgainstMe)
         }
+        // After the gossip: a restarted sender's new life in this packet makes it alive.
+        self.answerFailedSender(packet.sender)
         switch packet.message {
         case .ping(let seq, let target):
             self.handlePing(seq: seq, target: target, from: address)

@@ -143,4 +143,57 @@ struct RemovalAndReconnectTests {
         #expect(attempts.last! < network.now + configuration.gossip.reconnectTimeout + .seconds(2))
         network.nodes["node-1"] = node
     }
+
+    /// A minority cut off long enough to be certified failed learns it within moments
+    /// of the heal, from the first packet it sends to the majority — not half a
+    /// minute or more later, when reconnect's backoff or a random sync comes round.
+    @Test func aCutOffMinorityLearnsAtTheHealThatItWasCertifiedFailed() {
+        var network = MiniNetwork(names: self.names)
+        network.run(until: .zero + .seconds(5))
+        let minority = ["node-6", "node-7"]
+        for name in minority { network.side[name] = 1 }
+        network.run(until: network.now + .seconds(20))
+        for subject in minority {
+            for observer in self.names where !minority.contains(observer) {
+                #expect(network.status(of: subject, at: observer) == .failed, "\(observer) sees \(subject)")
+            }
+        }
+        let healed = network.now
+        network.side = [:]
+        network.run(until: healed + .seconds(2))
+        for name in minority {
+            let learned = network.events.contains { item in
+                guard item.node == name, item.at >= healed, case .declaredFailed(let certificate) = item.event else {
+                    return false
+                }
+                return certificate.subject == name
+            }
+            #expect(learned, "\(name) did not learn within 2 s of the heal that it was certified failed")
+        }
+    }
+
+    /// A failed member that keeps talking gets one full-state push per 10 probe
+    /// periods, not one per packet.
+    @Test func pushesToATalkingFailedMemberAreSpacedOut() {
+        var network = self.clusterWithFailedMember("node-7")
+        var node = network.nodes["node-1"]!
+        let spacing = Configuration.lan.probe.period.scaled(by: Double(Instance.contactSyncPeriods))
+        var now = network.now
+        var pushes: [Instant] = []
+        let end = now + spacing.scaled(by: 2.5)
+        while now < end {
+            now = now + .milliseconds(100)
+            let ping = Packet(sender: "node-7", message: .ping(seq: 1, target: "node-1"))
+            let out = node.receive(ping, from: Fixture.address("node-7"), now: now)
+            #expect(out.sent.contains { $0.1 == Fixture.address("node-7") }, "pings are still answered")
+            let full = out.streamed.filter { packet, to in
+                guard to == Fixture.address("node-7"), case .sync(let sync) = packet.message else { return false }
+                return sync.state != nil
+            }
+            if !full.isEmpty { pushes.append(now) }
+        }
+        #expect(pushes.count == 3, "pushes at \(pushes)")
+        #expect(zip(pushes.dropFirst(), pushes).allSatisfy { $0 - $1 >= spacing }, "pushes at \(pushes)")
+        network.nodes["node-1"] = node
+    }
 }

@@ -35,4 +35,26 @@ extension Instance {
         let sync = Sync(digest: self.stateDigest, replyWanted: true, state: nil)
         self.output.append(.stream(Packet(sender: self.me.name, message: .sync(sync)), to: entry.member.address))
     }
+
+    /// A member this node holds failed (same name, no newer record yet) is talking to
+    /// it: a healed partition, or a paused node that woke. Rather than leave it to
+    /// reconnect's backoff (30 s, then 60 s, ... after the failure) or a random sync,
+    /// push this node's whole state to it at once, so that a member of the certified
+    /// life learns within a round trip that it was declared failed (`declaredFailed`,
+    /// which its operator sees) and a new life answers with its own record. At most
+    /// once per `contactSyncPeriods` probe periods per member: a cut-off node keeps
+    /// probing, and every packet would otherwise cost a full-state stream.
+    mutating func answerFailedSender(_ name: String) {
+        guard var entry = self.entries[name], entry.member.status == .failed else { return }
+        let spacing = self.configuration.probe.period.scaled(by: Double(Self.contactSyncPeriods))
+        if let last = entry.contactSyncAt, self.now - last < spacing { return }
+        entry.contactSyncAt = self.now
+        self.entries[name] = entry
+        let sync = Sync(digest: self.stateDigest, replyWanted: true, state: self.fullState)
+        self.output.append(.stream(Packet(sender: self.me.name, message: .sync(sync)), to: entry.member.address))
+    }
+
+    /// Probe periods between two pushes to one failed member that keeps talking (5 s
+    /// with `lan`'s 500 ms period).
+    static let contactSyncPeriods = 10
 }

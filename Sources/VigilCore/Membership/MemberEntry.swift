@@ -13,6 +13,9 @@ struct MemberEntry: Sendable {
     var removal: Removal?
     /// Attempts to reach this member again while it is failed (serf's reconnect).
     var reconnect: ReconnectState?
+    /// When this node last pushed its state to this member because a packet came from
+    /// it while it was failed (`answerFailedSender`).
+    var contactSyncAt: Instant?
     /// When this member last refuted a suspicion (newest last; at most `flapLimit`).
     var refutations: [Instant] = []
 
