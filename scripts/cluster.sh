@@ -21,7 +21,8 @@
 # fault commands work from another shell. `down` kills every process inside the
 # namespaces (by the pids `ip netns pids` lists) and deletes the namespaces, which
 # removes the veths and the bridge; the run folder (logs, events) stays.
-# Environment: VIGIL_BIN (default .build/release/vigil), VIGIL_CHAOS_PRESET (default lan).
+# Environment: VIGIL_BIN (default .build/release/vigil), VIGIL_CHAOS_PRESET (default lan),
+# VIGIL_CHAOS_RECORD=0 (no event recorders), VIGIL_CHAOS_ID (lib.sh).
 set -euo pipefail
 chaos_me=cluster
 source "$(dirname "$0")/chaos/lib.sh"
@@ -211,7 +212,8 @@ EOF
         chmod 600 "$dir/start.sh"
         start_agent "$name"
         # The recorder runs in the node's namespace too, so `down` finds it with the agent.
-        nohup ip netns exec "$ns" "$PYTHON" "$chaos_repo/scripts/chaos/record.py" --system "$system" --node "$name" \
+        # VIGIL_CHAOS_RECORD=0 leaves it out (scripts/bench-agent.sh: only the agents run).
+        [[ ${VIGIL_CHAOS_RECORD:-1} == 0 ]] || nohup ip netns exec "$ns" "$PYTHON" "$chaos_repo/scripts/chaos/record.py" --system "$system" --node "$name" \
             --command "$monitor" --raw "$dir/events.raw" --events "$dir/events.ndjson" \
             </dev/null >>"$dir/recorder.log" 2>&1 &
         disown $! 2>/dev/null || true
