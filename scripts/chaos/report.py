@@ -13,6 +13,22 @@ scripts/chaos.sh next to the scenario itself:
     never-failed NODE        nobody saw NODE `failed` during the scenario
     no-false-failures        nobody saw a node `failed` that was not faulted
     all-alive-at-end         every node's final view lists all nodes `alive`
+    no-failures              nobody saw any node `failed` (faulted nodes included)
+    no-false-suspicions      nobody saw a node `suspect` that was not faulted
+    left-seen NODE           some other node saw NODE `left` (a graceful leave) after its first fault
+    clock-skewed NODE S      NODE's own event times ran S seconds (±2) off their receive times
+                             after its first skew fault: the skew took effect
+    log-says NODE TEXT       NODE's agent.log holds TEXT (one word)
+    log-warns NODE           NODE's agent.log has a `warning` or `error` line stamped between
+                             NODE's first restart and the next one (or the end): an operator
+                             watching its log is told something
+    old-key-kept-out NODE    between NODE's first restart and the next one, nobody saw NODE `alive`
+    key-rotated              keys-before.json and keys-after.json (`vigil keys list --format json`
+                             before and after the rotation): every member reported in the second
+                             holds only its primary key, the same one, not the first's primary
+
+A node with a `skew` fault stamps its events with its own (wrong) wall clock: its events are
+re-timed by when the recorder received them (`recv_ms`); the stamp stays as `agent_t_ms`.
 
 Detection (`detection_ms`) is the time from the fault to the first `failed` in each
 observer's own event stream; percentiles are nearest-rank. Bytes come from the bridge
@@ -78,9 +94,15 @@ def main():
         for n in f["nodes"].replace("|", " ").split():
             first_fault.setdefault(n, f["t_ms"])
 
+    all_faults = load_lines(os.path.join(run, "faults.ndjson"))
+    skewed = {f["nodes"] for f in all_faults if f["fault"] == "skew"}
     events = {}
     for n in names:
-        events[n] = sorted(load_lines(os.path.join(run, "nodes", n, "events.ndjson")), key=lambda e: e["t_ms"])
+        loaded = load_lines(os.path.join(run, "nodes", n, "events.ndjson"))
+        if n in skewed:
+            for e in loaded:
+                e["agent_t_ms"], e["t_ms"] = e["t_ms"], e.get("recv_ms", e["t_ms"])
+        events[n] = sorted(loaded, key=lambda e: e["t_ms"])
     status_events = {n: [e for e in events[n] if e.get("kind") == "member-status" and e.get("member") != n] for n in names}
     in_window = {n: [e for e in status_events[n] if start <= e["t_ms"] <= end] for n in names}
 
@@ -141,6 +163,11 @@ def main():
             + ")",
         }
 
+    def restart_span(node):
+        """(first restart of node in the window, the next one or infinity); (None, inf) if none."""
+        times = sorted(f["t_ms"] for f in faults if f["fault"] == "restart" and f["nodes"] == node)
+        return (times[0] if times else None), (times[1] if len(times) > 1 else math.inf)
+
     # Checks: the scenario's expectation.
     results = []
     for check in scenario["checks"]:
@@ -174,6 +201,85 @@ def main():
                         bad.append(f"{n} sees {m} {view.get(m, 'missing')}")
             ok = not bad
             msg = "every node sees every node alive at the end" if ok else "not all alive at the end: " + "; ".join(bad[:10])
+        elif kind == "no-failures":
+            seen = sorted({f"{e['member']} by {obs}" for obs in names for e in in_window[obs] if e["status"] == "failed"})
+            ok = not seen
+            msg = "nobody marked any node failed" if ok else "marked failed: " + ", ".join(seen[:10])
+        elif kind == "no-false-suspicions":
+            seen = sorted({f"{e['member']} by {obs}" for obs in names for e in in_window[obs]
+                           if e["status"] == "suspect" and e["member"] not in faulted})
+            ok = not seen
+            msg = "no node that was not faulted was suspected" if ok else "suspected though not faulted: " + ", ".join(seen[:10])
+        elif kind == "left-seen":
+            t0 = first_fault.get(arg, start)
+            seen = sorted({obs for obs in names for e in in_window[obs]
+                           if e["member"] == arg and e["status"] == "left" and e["t_ms"] >= t0})
+            ok = bool(seen)
+            msg = f"{arg} seen left (a graceful leave) by {', '.join(seen)}" if ok else f"nobody saw {arg} left after its fault"
+        elif kind == "clock-skewed":
+            want = float(words[2]) if len(words) > 2 else 0.0
+            t0 = min((f["t_ms"] for f in all_faults if f["fault"] == "skew" and f["nodes"] == arg), default=None)
+            offsets = sorted((e["agent_t_ms"] - e["t_ms"]) / 1000 for e in events[arg]
+                             if "agent_t_ms" in e and t0 is not None and e["t_ms"] >= t0)
+            got = offsets[len(offsets) // 2] if offsets else None
+            ok = got is not None and abs(got - want) <= 2
+            msg = (f"{arg}'s events ran {got:+.1f} s off their receive times (median of {len(offsets)}; wanted {want:+.0f} s)"
+                   if got is not None else f"no events of {arg} after its skew to measure the offset")
+        elif kind == "log-says":
+            text = " ".join(words[2:])
+            path = os.path.join(run, "nodes", arg, "agent.log")
+            hits = []
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    hits = [line.strip() for line in f if text in line]
+            ok = bool(hits) and bool(text)
+            msg = f"{arg}'s log says `{text}` ({len(hits)} lines; first: {hits[0][:200]})" if ok else \
+                f"{arg}'s log never says `{text}`"
+        elif kind == "log-warns":
+            t0, t1 = restart_span(arg)
+            path = os.path.join(run, "nodes", arg, "agent.log")
+            hits = []
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    for line in f:
+                        words_ = line.split(" ", 2)
+                        if len(words_) < 3 or words_[1] not in ("warning", "error", "critical"):
+                            continue
+                        try:
+                            stamp = datetime.strptime(words_[0], "%Y-%m-%dT%H:%M:%S%z").timestamp() * 1000
+                        except ValueError:
+                            continue
+                        if t0 is not None and t0 - 999 <= stamp < t1:  # the log's stamps have whole seconds
+                            hits.append(line.strip())
+            ok = bool(hits)
+            when = f"between its restart at {iso(t0)} and {iso(t1) if t1 < math.inf else 'the end'}" if t0 else "(it was never restarted)"
+            msg = f"{arg} logged {len(hits)} warnings/errors {when} (first: {hits[0][:200]})" if ok else \
+                f"{arg} logged no warning or error {when}"
+        elif kind == "old-key-kept-out":
+            t0, t1 = restart_span(arg)
+            seen = sorted({obs for obs in names for e in in_window[obs]
+                           if t0 is not None and e["member"] == arg and e["status"] == "alive" and t0 <= e["t_ms"] < t1})
+            ok = t0 is not None and not seen
+            msg = f"nobody saw {arg} alive while it ran with the old key" if ok else \
+                (f"{arg} seen alive with the old key by {', '.join(seen)}" if seen else f"{arg} was never restarted")
+        elif kind == "key-rotated":
+            try:
+                with open(os.path.join(run, "keys-before.json")) as f:
+                    before = json.load(f)
+                with open(os.path.join(run, "keys-after.json")) as f:
+                    after = json.load(f)
+                old_primary = before["keyring"]["primary"]
+                reports = after["reports"]
+                primaries = {r["primary"] for r in reports}
+                bad = [r["member"] for r in reports if r["installed"] != [r["primary"]]]
+                new_primary = next(iter(primaries)) if len(primaries) == 1 else None
+                ok = bool(reports) and new_primary not in (None, old_primary) and not bad and \
+                    sorted(r["member"] for r in reports) == sorted(after["members"])
+                msg = (f"{len(reports)} members hold only key {new_primary} (was {old_primary})" if ok else
+                       f"rotation incomplete: primaries {sorted(primaries)} (old {old_primary}), holding more than the primary: "
+                       f"{', '.join(bad) or 'none'}, reported {len(reports)} of {len(after['members'])}")
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                ok, msg = False, f"no key lists to compare: {error}"
         else:
             ok, msg = False, f"unknown check `{check}`"
         results.append({"check": check, "passed": ok, "detail": msg})
