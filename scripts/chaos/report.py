@@ -16,8 +16,8 @@ scripts/chaos.sh next to the scenario itself:
     no-failures              nobody saw any node `failed` (faulted nodes included)
     no-false-suspicions      nobody saw a node `suspect` that was not faulted
     left-seen NODE           some other node saw NODE `left` (a graceful leave) after its first fault
-    clock-skewed NODE S      NODE's own event times ran S seconds (±2) off their receive times
-                             after its first skew fault: the skew took effect
+    clock-skewed NODE S      NODE's own event times ran S seconds (±2, median) off their receive
+                             times from its first skew fault to its next: the skew took effect
     log-says NODE TEXT       NODE's agent.log holds TEXT (one word)
     log-warns NODE           NODE's agent.log has a `warning` or `error` line stamped between
                              NODE's first restart and the next one (or the end): an operator
@@ -218,9 +218,11 @@ def main():
             msg = f"{arg} seen left (a graceful leave) by {', '.join(seen)}" if ok else f"nobody saw {arg} left after its fault"
         elif kind == "clock-skewed":
             want = float(words[2]) if len(words) > 2 else 0.0
-            t0 = min((f["t_ms"] for f in all_faults if f["fault"] == "skew" and f["nodes"] == arg), default=None)
+            # From the node's first skew to its next one (setting it right again).
+            times = sorted(f["t_ms"] for f in all_faults if f["fault"] == "skew" and f["nodes"] == arg)
+            t0, t1 = (times[0] if times else None), (times[1] if len(times) > 1 else math.inf)
             offsets = sorted((e["agent_t_ms"] - e["t_ms"]) / 1000 for e in events[arg]
-                             if "agent_t_ms" in e and t0 is not None and e["t_ms"] >= t0)
+                             if "agent_t_ms" in e and t0 is not None and t0 <= e["t_ms"] < t1)
             got = offsets[len(offsets) // 2] if offsets else None
             ok = got is not None and abs(got - want) <= 2
             msg = (f"{arg}'s events ran {got:+.1f} s off their receive times (median of {len(offsets)}; wanted {want:+.0f} s)"
