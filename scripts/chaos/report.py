@@ -224,9 +224,29 @@ def main():
             offsets = sorted((e["agent_t_ms"] - e["t_ms"]) / 1000 for e in events[arg]
                              if "agent_t_ms" in e and t0 is not None and t0 <= e["t_ms"] < t1)
             got = offsets[len(offsets) // 2] if offsets else None
+            what = f"{arg}'s events ran {{:+.1f}} s off their receive times (median of {len(offsets)}; wanted {want:+.0f} s)"
+            if got is None and t0 is not None:
+                # A cut-off node has no events: its log's `agent.started` line for the life the
+                # skew started, against the time of that restart (whole seconds in the log).
+                restarts = sorted(f["t_ms"] for f in all_faults if f["fault"] == "restart" and f["nodes"] == arg)
+                before = sum(1 for t in restarts if t < t0)
+                after = [t for t in restarts if t >= t0]
+                stamps = []
+                path = os.path.join(run, "nodes", arg, "agent.log")
+                if os.path.exists(path):
+                    with open(path, errors="replace") as f:
+                        for line in f:
+                            if line.rstrip().endswith("agent.started"):
+                                try:
+                                    stamps.append(datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S%z").timestamp() * 1000)
+                                except ValueError:
+                                    pass
+                # The first start is the cluster's own; each restart adds one.
+                if after and len(stamps) > before + 1:
+                    got = (stamps[before + 1] - after[0]) / 1000
+                    what = f"{arg}'s log stamped its skewed start {{:+.1f}} s off the restart's time (no events to use; wanted {want:+.0f} s ±2)"
             ok = got is not None and abs(got - want) <= 2
-            msg = (f"{arg}'s events ran {got:+.1f} s off their receive times (median of {len(offsets)}; wanted {want:+.0f} s)"
-                   if got is not None else f"no events of {arg} after its skew to measure the offset")
+            msg = what.format(got) if got is not None else f"no events or log of {arg} after its skew to measure the offset"
         elif kind == "log-says":
             text = " ".join(words[2:])
             path = os.path.join(run, "nodes", arg, "agent.log")
