@@ -18,6 +18,8 @@ scripts/chaos.sh next to the scenario itself:
     left-seen NODE           some other node saw NODE `left` (a graceful leave) after its first fault
     clock-skewed NODE S      NODE's own event times ran S seconds (±2, median) off their receive
                              times from its first skew fault to its next: the skew took effect
+    throttled NODE           nodes/NODE/cpu.stat (the starve cgroup's, saved by the scenario)
+                             counts nr_throttled > 0: the CPU cap bit
     log-says NODE TEXT       NODE's agent.log holds TEXT (one word)
     log-warns NODE           NODE's agent.log has a `warning` or `error` line stamped between
                              NODE's first restart and the next one (or the end): an operator
@@ -257,6 +259,16 @@ def main():
             ok = bool(hits) and bool(text)
             msg = f"{arg}'s log says `{text}` ({len(hits)} lines; first: {hits[0][:200]})" if ok else \
                 f"{arg}'s log never says `{text}`"
+        elif kind == "throttled":
+            stat = {}
+            path = os.path.join(run, "nodes", arg, "cpu.stat")
+            if os.path.exists(path):
+                with open(path) as f:
+                    stat = dict(line.split() for line in f if len(line.split()) == 2)
+            periods, throttled = int(stat.get("nr_periods", 0)), int(stat.get("nr_throttled", 0))
+            ok = throttled > 0
+            msg = (f"{arg}'s agent was throttled in {throttled} of {periods} periods "
+                   f"({int(stat.get('throttled_time', 0)) / 1e9:.1f} s held back)") if stat else f"no cpu.stat saved for {arg}"
         elif kind == "log-warns":
             t0, t1 = restart_span(arg)
             path = os.path.join(run, "nodes", arg, "agent.log")
