@@ -3,4 +3,4 @@
 # period), about half of what an idle Vigil agent of a 5-node cluster uses, for two minutes.
 # Expectation: as starved (the cap bites; no other node suspected or failed; all alive at
 # the end, after a restart of the starved node if it was certified failed).
-scenario_starved_hard() { starved_run 1 120; }
+scenario_starved_hard() { starved_run 1 120 100; }

@@ -12,20 +12,20 @@
 # failed for its life, so 10 s after the cap is lifted the scenario restarts it if a
 # healthy node still holds it failed (the fence's power cycle, until HA runs in these
 # scripts). Serf is run the same way, without the restart.
-scenario_starved() { starved_run 5 120; }
+scenario_starved() { starved_run 5 120 100; }
 
-# starved_run PERCENT SECONDS: the starved scenarios' common part.
+# starved_run PERCENT SECONDS PERIOD_MS: the starved scenarios' common part.
 starved_run() {
-    local victim percent=$1 hold=$2 o failed_by=() restarted=false stat
+    local victim percent=$1 hold=$2 period=$3 o failed_by=() restarted=false stat
     pick 1
     victim=$picked
     extra_json=$(jq -cn --argjson p "$percent" --argjson h "$hold" '{starve_percent: $p, starve_seconds: $h}')
-    expectation="hold $victim's agent to $percent% of one CPU for $hold s: $victim may be found failed, but no other node is suspected or marked failed by anyone; every node sees every node alive at the end"
+    expectation="hold $victim's agent to $percent% of one CPU (cfs period $period ms) for $hold s: $victim may be found failed, but no other node is suspected or marked failed by anyone; every node sees every node alive at the end"
     checks=("throttled $victim" "no-false-failures" "no-false-suspicions" "all-alive-at-end")
     faulted=("$victim")
     detect_targets=("$victim")
     read -r -a detect_observers <<<"$(except "$victim")"
-    "$here/chaos/starve" "$victim" "$percent"
+    "$here/chaos/starve" --period "$period" "$victim" "$percent"
     sleep "$hold"
     cp "$(starve_cgroup "$victim")/cpu.stat" "$(node_dir "$victim")/cpu.stat"
     stat=$(tr '\n' ' ' <"$(node_dir "$victim")/cpu.stat")
@@ -44,9 +44,9 @@ starved_run() {
             fi
         done
     fi
-    extra_json=$(jq -cn --argjson p "$percent" --argjson h "$hold" --arg f "${failed_by[*]}" --arg s "$stat" \
-        --argjson r "$restarted" \
-        '{starve_percent: $p, starve_seconds: $h, failed_by_when_lifted: ($f | split(" ") | map(select(. != ""))),
+    extra_json=$(jq -cn --argjson p "$percent" --argjson h "$hold" --argjson c "$period" --arg f "${failed_by[*]}" \
+        --arg s "$stat" --argjson r "$restarted" \
+        '{starve_percent: $p, starve_seconds: $h, starve_period_ms: $c, failed_by_when_lifted: ($f | split(" ") | map(select(. != ""))),
           restarted_after_lift: $r, cpu_stat: $s}')
     wait_for 60 everyone_alive || note "not every node saw every node alive within 60 s after the cap was lifted"
     sleep 2
