@@ -1,7 +1,8 @@
 # Scenario rolling-restart for scripts/chaos.sh (sourced by it; runs in its shell with its helpers).
 # rolling-restart: every node restarted in turn, n1 first (scripts/chaos/restart: SIGTERM,
 # as `systemctl restart` does, then the same command again); the next node only once every
-# node sees every node alive again (at most 30 s), then 2 s more.
+# node sees every node alive again (at most 30 s), then 2 s more; the first 11 s after
+# the steady state, so that every agent has saved its members once.
 # Expectation: nobody marks any node failed: Vigil's agent leaves the cluster on SIGTERM
 # (a signed leave, seen as `left`), and its new life rejoins; for Vigil each node is seen
 # `left` by some other node after its restart (the leave was graceful). Every node sees
@@ -17,6 +18,10 @@ scenario_rolling_restart() {
         expectation+="; each restarted node is seen left (a graceful leave) first"
         for n in $(all_nodes); do checks+=("left-seen $n"); done
     fi
+    # An agent saves its members to its data directory every 10 s, and n1's config has no
+    # `join` (it is the first): restarted sooner, n1 would know nobody and start a cluster
+    # of its own (seen on 2026-12-01: README, rolling-restart). Wait for the first save.
+    sleep 11
     for n in $(all_nodes); do
         t0=$(now_ms)
         "$here/chaos/restart" "$n"
