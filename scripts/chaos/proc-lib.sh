@@ -38,7 +38,8 @@ proc_faults_in_force() {
     local name percent
     for name in $(seq -f 'n%g' 1 "$NODES"); do
         [[ -f $(node_dir "$name")/skew ]] && echo "  skew $name: wall clock $(cat "$(node_dir "$name")/skew") s off (clock shim)"
-        percent=$(starve_quota "$name") && echo "  starve $name: agent held to $percent% of one CPU ($(starve_cgroup "$name"))"
+        percent=$(starve_quota "$name") &&
+            echo "  starve $name: agent held to $percent% of one CPU, period $(($(cat "$(starve_cgroup "$name")/cpu.cfs_period_us") / 1000)) ms ($(starve_cgroup "$name"))"
     done
     return 0
 }
