@@ -76,6 +76,7 @@ pause_tolerance_ms() {
 # and optionally `detect_targets`/`detect_observers` and `extra_json` (an object whose
 # fields report.py copies into report.json), then injects its faults and waits.
 scenarios=()
+declare -A scenario_systems=()  # NAME -> the systems it runs on, when not both (set by its file)
 for file in "$here"/chaos/scenarios/*.sh; do
     # shellcheck disable=SC1090
     source "$file"
@@ -106,6 +107,8 @@ done
 [[ $NODES =~ ^[0-9]+$ ]] && ((NODES >= 3 && NODES <= 50)) || usage_error "--nodes must be 3 to 50, got \`$NODES\`"
 [[ $SYSTEM == vigil || $SYSTEM == serf ]] || usage_error "--system must be vigil or serf, got \`$SYSTEM\`"
 [[ $seed =~ ^[0-9]+$ ]] && ((seed <= 2147483647)) || usage_error "--seed must be a whole number, got \`$seed\`"
+[[ -z ${scenario_systems[$scenario]:-} || " ${scenario_systems[$scenario]} " == *" $SYSTEM "* ]] ||
+    usage_error "$scenario runs on ${scenario_systems[$scenario]} only, not $SYSTEM"
 need_root
 PRESET=${VIGIL_CHAOS_PRESET:-lan}
 # The pause tolerance is read from Vigil even when serf runs, so both get the same pause.
