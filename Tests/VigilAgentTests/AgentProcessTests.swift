@@ -90,6 +90,33 @@ struct AgentProcessTests {
         #expect(statuses == Dictionary(uniqueKeysWithValues: stayers.map { ($0, "left") }))
     }
 
+    /// A seed with no `join` restarted moments after the others joined (a rolling
+    /// restart's first step) comes back through the members it saved, instead of
+    /// starting a cluster of its own and electing itself.
+    @Test func aSeedRestartedRightAfterOthersJoinedRejoinsThem() async throws {
+        let agents = try AgentProcesses()
+        defer { agents.stopAll() }
+        let key = try await agents.vigil(["keygen"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try agents.start("s-1", key: key)
+        let seed = try await agents.address(of: "s-1")
+        try agents.start("s-2", key: key, join: [seed])
+        let port = agents.port(of: "s-1")
+        let pair = ["s-1": "alive", "s-2": "alive"]
+        let joined = await eventually { await agents.everyone(["s-1", "s-2"], sees: pair) }
+        try #require(joined, "s-2 did not join s-1\n\(agents.logTail())")
+        #expect(agents.log("s-1").contains("join.none"), "the first node says it starts a cluster of its own")
+        #expect(try await agents.signal("s-1", SIGTERM) == 0)
+        #expect(agents.savedSnapshot("s-1")["s-2"] != nil, "s-1 stopped without saving s-2")
+
+        // The same port, no `join`: only what it saved can bring it back.
+        let before = agents.log("s-1")
+        try agents.start("s-1", key: key, port: port)
+        let back = await eventually { await agents.everyone(["s-1", "s-2"], sees: pair) }
+        #expect(back, "the restarted seed did not rejoin s-2\n\(agents.logTail())")
+        let after = String(agents.log("s-1").dropFirst(before.count))
+        #expect(!after.contains("join.none"), "the restarted seed thought it was alone: \(after)")
+    }
+
     @Test func anAgentWithAnotherKeyNeverAppearsAndItsPacketsCountAsBadSeals() async throws {
         let agents = try AgentProcesses()
         defer { agents.stopAll() }
@@ -131,5 +158,19 @@ struct AgentProcessTests {
         #expect(intruderSeen.isEmpty, "the intruder showed up in the members of \(intruderSeen)")
         #expect(await agents.everyone(names, sees: allAlive))
         #expect(try await agents.members("intruder").keys.sorted() == ["intruder"])
+
+        // Neither side is left guessing: the intruder says nobody answers its join and
+        // what to check; the members say whose packets they cannot open.
+        let told = await eventually {
+            agents.log("intruder").contains("join.unanswered")
+                && names.allSatisfy { agents.log($0).contains("transport.dropping") }
+        }
+        #expect(told, "no join.unanswered / transport.dropping warnings\n\(agents.logTail())")
+        let intruderLog = agents.log("intruder")
+        #expect(intruderLog.contains("warning") && intruderLog.contains("current key"))
+        let seedLog = agents.log(names[0])
+        #expect(seedLog.contains("drop.reason=bad_seal") && seedLog.contains("old or wrong cluster key"), "\(seedLog)")
+        // At most once a minute per reason, however many packets keep coming.
+        #expect(seedLog.components(separatedBy: "transport.dropping").count - 1 == 1, "\(seedLog)")
     }
 }

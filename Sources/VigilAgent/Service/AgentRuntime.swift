@@ -29,6 +29,17 @@ public actor AgentRuntime: AgentControl {
     private let journal: HAJournal?
     private let origin = ContinuousClock.now
     private var wakeAt: Instant = .distantFuture
+    /// The timer loop's sleep (`waitForWake`), cut short when the engine's next
+    /// deadline moves earlier than the one it sleeps towards.
+    private var sleeper: Task<Void, Never>?
+    /// Joining: through whom, since when (`nil` once a member answered), and when to
+    /// say again that nobody has.
+    private var joinSeeds: [Address] = []
+    private var joinStartedAt: Instant?
+    private var joinWarnAfter = AgentRuntime.firstJoinWarning
+    private var joinWarned = false
+    static let firstJoinWarning: Duration = .seconds(10)
+    static let longestJoinWarningGap: Duration = .seconds(600)
     private var subscribers: [Int: AsyncStream<EventView>.Continuation] = [:]
     private var nextSubscriber = 0
     private var leaving = false
@@ -96,6 +107,8 @@ public actor AgentRuntime: AgentControl {
     // MARK: Inputs
 
     public func start(joining seeds: [Address]) {
+        self.joinSeeds = seeds
+        self.joinStartedAt = seeds.isEmpty ? nil : self.now()
         self.carry(self.instance.start(joining: seeds, now: self.now()))
         // Say from the start which keys this node holds, so `vigil keys list` counts it.
         if let keyring = self.keyringHolder?.keyring {
@@ -107,6 +120,45 @@ public actor AgentRuntime: AgentControl {
                 "node.name": "\(self.instance.me.name)", "node.address": "\(self.instance.me.address)",
                 "swim.incarnation": "\(self.instance.me.incarnation)", "join.seeds": "\(seeds)",
             ])
+        if seeds.isEmpty {
+            self.logger.notice(
+                "join.none",
+                metadata: [
+                    "join.hint": .string(
+                        "no join seeds and no saved members: this node starts a cluster of its own; "
+                            + "give it `join:` (the other nodes' addresses) if it should be part of one")
+                ])
+        }
+    }
+
+    /// Says, at `warning` and then less and less often (10 s, 20 s, 40 s, ... up to
+    /// every 10 min), that a node told to join has heard from nobody: a wrong or old
+    /// cluster key, a clock beyond the freshness window or a firewall all look like
+    /// this from the node itself, which otherwise logs nothing at all. Monitors get a
+    /// `join-unanswered` event. Stops once any member is known.
+    private func checkJoin(now: Instant) {
+        guard let started = self.joinStartedAt else { return }
+        if self.instance.members.contains(where: { $0.name != self.instance.me.name }) {
+            self.joinStartedAt = nil
+            if self.joinWarned {
+                self.logger.notice("join.answered", metadata: ["join.waited-s": "\(Int((now - started).milliseconds / 1000))"])
+            }
+            return
+        }
+        guard now - started >= self.joinWarnAfter else { return }
+        let waited = Int((now - started).milliseconds / 1000)
+        let detail =
+            "no member has answered in \(waited) s (seeds: \(self.joinSeeds.map(\.description).joined(separator: ", "))): "
+            + "check that this node holds the cluster's current key (`encrypt:` or its keyring.json; compare "
+            + "`vigil keys list` on a member), that its clock is within 30 s of theirs (NTP), and that UDP and TCP "
+            + "port \(self.instance.me.address.port) reach them; a member that refuses its packets logs `transport.dropping`"
+        self.logger.warning("join.unanswered", metadata: ["join.waited-s": "\(waited)", "join.hint": "\(detail)"])
+        let view = EventView(time: Date().formatted(self.timestamp), event: "join-unanswered", detail: detail)
+        for continuation in self.subscribers.values {
+            continuation.yield(view)
+        }
+        self.joinWarned = true
+        self.joinWarnAfter = min(self.joinWarnAfter.scaled(by: 2), (now - started) + Self.longestJoinWarningGap)
     }
 
     public func receive(_ packet: Packet, from address: Address) {
@@ -114,10 +166,30 @@ public actor AgentRuntime: AgentControl {
         self.carry(self.instance.receive(packet, from: address, now: self.now()))
     }
 
+    /// Returns at the engine's next deadline, at most `cap` from now, or as soon as an
+    /// input (a packet, an operator request) moves that deadline earlier. The actor is
+    /// free meanwhile (the sleep is awaited, not held), so inputs run during it.
+    public func waitForWake(atMost cap: Duration) async {
+        let wait = min(max(self.wakeAt - self.now(), .zero), cap)
+        guard wait > .zero else { return }
+        let sleeper = Task<Void, Never> { _ = try? await Task.sleep(for: wait) }
+        self.sleeper = sleeper
+        await withTaskCancellationHandler {
+            await sleeper.value
+        } onCancel: {
+            sleeper.cancel()
+        }
+        self.sleeper = nil
+    }
+
     /// Runs the engine's timers if they are due.
     public func tickIfDue() {
         let now = self.now()
+        self.checkJoin(now: now)
         guard now >= self.wakeAt else { return }
+        // The tick asks for its next wake; an engine that has left asks for none, and
+        // the timer loop must then sleep, not spin on a deadline in the past.
+        self.wakeAt = .distantFuture
         self.carry(self.instance.tick(now: now))
     }
 
@@ -346,6 +418,7 @@ public actor AgentRuntime: AgentControl {
                 // rather than hold up the engine.
                 self.streamContinuation.yield((packet, address))
             case .wake(let at):
+                if at < self.wakeAt { self.sleeper?.cancel() }
                 self.wakeAt = at
             case .publish(let event):
                 self.publish(event)

@@ -19,8 +19,9 @@ public struct AgentService: Service {
     let haActions: any HAActions
     /// How often the member list is saved for rejoining after a restart.
     let snapshotInterval: Duration
-    /// Granularity of the timer loop: the engine's deadlines are honoured within this.
-    static let tickGranularity: Duration = .milliseconds(10)
+    /// Longest the timer loop sleeps when the engine wants nothing sooner: the
+    /// transport counters and the member snapshot are looked at this often.
+    static let housekeepingInterval: Duration = .seconds(1)
 
     public init(
         runtime: AgentRuntime, transport: GossipTransport, control: ControlServer?, metrics: MetricsServer? = nil,
@@ -54,18 +55,29 @@ public struct AgentService: Service {
             group.addTask {
                 var lastCounters = ContinuousClock.now
                 var lastSnapshot = ContinuousClock.now
+                var savedOnce = false
                 while !Task.isCancelled {
-                    let wake = await self.runtime.nextWake
-                    let now = self.runtime.now()
-                    let wait = min(max(wake - now, .zero), Self.tickGranularity)
-                    try await Task.sleep(for: wait)
+                    // Sleeps until the engine's next deadline (woken early when a
+                    // packet brings it forward), not on a fixed short tick: an idle
+                    // agent wakes a few times a second, not a hundred.
+                    await self.runtime.waitForWake(atMost: Self.housekeepingInterval)
+                    try Task.checkCancellation()
                     await self.runtime.tickIfDue()
                     if ContinuousClock.now - lastCounters > .seconds(1) {
                         lastCounters = ContinuousClock.now
                         await self.runtime.record(transport: self.transport.stats)
                     }
-                    if let directory = self.dataDirectory, ContinuousClock.now - lastSnapshot > self.snapshotInterval {
+                    // Saved every snapshot interval, and as soon as the first member is
+                    // known: a node restarted moments after it joined still finds them.
+                    var firstMembers = false
+                    if !savedOnce, self.dataDirectory != nil {
+                        firstMembers = !(await self.runtime.snapshot()).isEmpty
+                    }
+                    if let directory = self.dataDirectory,
+                        firstMembers || ContinuousClock.now - lastSnapshot > self.snapshotInterval
+                    {
                         lastSnapshot = ContinuousClock.now
+                        savedOnce = true
                         do {
                             try directory.saveSnapshot(await self.runtime.snapshot())
                         } catch {
@@ -133,6 +145,14 @@ public struct AgentService: Service {
                 waiters.cancelAll()
             }
             SystemdNotifier.notify("STOPPING=1", logger: self.logger)
+            // The members as they are now, before leaving: the restart rejoins through them.
+            if let directory = self.dataDirectory {
+                do {
+                    try directory.saveSnapshot(await self.runtime.snapshot())
+                } catch {
+                    self.logger.warning("snapshot.save-failed", metadata: ["error": "\(error)"])
+                }
+            }
             await self.runtime.leave()
             try? await Task.sleep(for: self.leaveGrace)
             group.cancelAll()

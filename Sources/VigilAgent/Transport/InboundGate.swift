@@ -14,6 +14,7 @@ final class InboundGate: Sendable {
     let maxFrameBytes: Int
     private let continuation: AsyncStream<TransportEvent>.Continuation
     private let logger: Logger
+    private let warnings: DropWarnings
 
     init(
         sealer: EnvelopeSealer,
@@ -29,6 +30,7 @@ final class InboundGate: Sendable {
         self.maxDatagramBytes = maxDatagramBytes
         self.maxFrameBytes = maxFrameBytes
         self.logger = logger
+        self.warnings = DropWarnings(logger: logger)
     }
 
     /// One datagram from `source`, its UDP source address.
@@ -92,6 +94,7 @@ final class InboundGate: Sendable {
     }
 
     private func logDrop(_ reason: TransportDropReason, detail: String?, peer: Address?, reliable: Bool) {
+        self.warnings.note(reason, peer: peer?.description)
         self.logger.debug(
             "Dropped inbound packet",
             metadata: [
