@@ -188,3 +188,9 @@ chaos_venv_python() {
     "$py" -c 'import netfilterqueue' || die "NetfilterQueue installed in $chaos_venv but does not import"
     echo "$py"
 }
+
+# nft_dropped CHAIN: frames dropped so far by the `counter drop` rules of CHAIN (0 if none).
+nft_dropped() {
+    nft_bridge -j list chain bridge vigil_chaos "$1" 2>/dev/null |
+        jq '[.nftables[].rule?.expr[]?.counter?.packets // empty] | add // 0' 2>/dev/null || echo 0
+}

@@ -16,8 +16,8 @@ scripts/chaos.sh next to the scenario itself:
     no-oscillation NODE [S]  NODE ends stably failed or stably alive in every other node's
                              view: from S seconds (default 30) after NODE's first fault
                              on, each observer changes its status of NODE at most once
-                             (alive/suspect to failed), and none ever brings NODE back
-                             from `failed` to alive or suspect
+                             (suspect then failed counts as one change), and none ever
+                             brings NODE back from `failed` to alive or suspect
     unaffected-except NODE   no node other than NODE saw any member other than NODE leave
                              `alive` (suspect, failed or left) during the scenario
 
@@ -95,10 +95,17 @@ def no_oscillation(node, settle_text, names, in_window, first_fault, start):
             if was_failed and e["status"] in ("alive", "suspect"):
                 revived.append(f"{obs} at +{(e['t_ms'] - start) / 1000:.1f}s")
             was_failed = was_failed or e["status"] == "failed"
-        late = [e for e in seen if e["t_ms"] >= t0 + settle_ms]
-        flips[obs] = len(late)
-    shaky = {o: c for o, c in flips.items() if c > 1}
-    final = "; ".join(f"{o}: {c}" for o, c in flips.items())
+        # Changes only: the same status reported again (serf's log repeats) is no change.
+        late, previous = [], None
+        for e in seen:
+            if e["status"] != previous and e["t_ms"] >= t0 + settle_ms:
+                late.append(e["status"])
+            previous = e["status"]
+        # Going failed passes through suspect: suspect then failed is one change.
+        changes = [st for i, st in enumerate(late) if not (st == "suspect" and late[i + 1:i + 2] == ["failed"])]
+        flips[obs] = changes
+    shaky = {o: c for o, c in flips.items() if len(c) > 1}
+    final = "; ".join(f"{o}: {len(c)}" for o, c in flips.items())
     if not shaky and not revived:
         return True, f"{node} stable in every view after {settle_ms / 1000:g} s (status changes after it, per observer: {final})"
     parts = []
@@ -106,7 +113,7 @@ def no_oscillation(node, settle_text, names, in_window, first_fault, start):
         parts.append(f"{node} back from failed in " + ", ".join(revived[:10]))
     if shaky:
         parts.append(f"more than one status change of {node} after {settle_ms / 1000:g} s: "
-                     + ", ".join(f"{o} {c}" for o, c in shaky.items()))
+                     + ", ".join(f"{o} {len(c)} ({' '.join(c[:8])}{' ...' if len(c) > 8 else ''})" for o, c in shaky.items()))
     return False, "; ".join(parts)
 
 

@@ -8,7 +8,7 @@
 # other node is affected: nobody but the gray node sees any other member leave `alive`,
 # and nobody is marked failed but the gray node.
 scenario_gray() {
-    local victim seconds
+    local victim seconds dropped
     pick 1
     victim=$picked
     seconds=$(scenario_seconds 90)
@@ -18,4 +18,6 @@ scenario_gray() {
     faulted=("$victim")
     "$here/chaos/loss" "$victim" 80 --in
     sleep "$seconds"
+    dropped=$(nft_dropped chaos_loss)
+    extra_json=$(jq -c --argjson d "$dropped" '. + {gray_frames_dropped: $d}' <<<"$extra_json")
 }

@@ -7,7 +7,7 @@
 # for an hour with none); everyone alive at the end, after the loss is removed.
 # Suspicions are expected (a probe round can lose its ping, ack and relays) and are counted.
 scenario_loss_10() {
-    local seconds n
+    local seconds n dropped
     seconds=$(scenario_seconds 600)
     extra_json=$(jq -cn --argjson s "$seconds" '{loss_percent: 10, loss_seconds: $s, loss_applied: "each node: 10% of the frames it sends"}')
     expectation="every node loses 10% of the frames it sends for $seconds s: no node is marked failed by anyone; all alive at the end"
@@ -15,6 +15,8 @@ scenario_loss_10() {
     faulted=()
     for n in $(all_nodes); do "$here/chaos/loss" "$n" 10 --out; done
     sleep "$seconds"
+    dropped=$(nft_dropped chaos_loss)
+    extra_json=$(jq -c --argjson d "$dropped" '. + {loss_frames_dropped: $d}' <<<"$extra_json")
     for n in $(all_nodes); do "$here/chaos/loss" "$n" 0; done
     wait_for 30 everyone_alive || note "not every node saw every node alive within 30 s after the loss ended"
     sleep 2

@@ -10,7 +10,7 @@
 # suspicion from a relay round that lost a packet may happen and is refuted; it is
 # counted, not forbidden.
 scenario_oneway() {
-    local a b hold=30
+    local a b hold=30 dropped
     pick 2
     read -r a b <<<"$picked"
     extra_json=$(jq -cn --argjson h "$hold" --arg a "$a" --arg b "$b" '{oneway_seconds: $h, oneway_from: $a, oneway_to: $b}')
@@ -19,7 +19,10 @@ scenario_oneway() {
     faulted=("$a" "$b")
     "$here/chaos/oneway" "$a" "$b"
     sleep "$hold"
+    dropped=$(nft_dropped chaos_oneway)
     "$here/chaos/heal"
+    extra_json=$(jq -c --argjson d "$dropped" '. + {oneway_frames_dropped: $d}' <<<"$extra_json")
+    ((dropped > 0)) || note "the one-way rule dropped no frame: the fault did not bite"
     wait_for 30 everyone_alive || note "not every node saw every node alive within 30 s after the heal"
     sleep 5  # a failure caused by the cut but certified late would still show
 }
