@@ -90,11 +90,11 @@ def no_oscillation(node, settle_text, names, in_window, first_fault, start):
         if obs == node:
             continue
         seen = [e for e in in_window[obs] if e["member"] == node and e["t_ms"] >= t0]
-        was_failed = False
+        previous = None
         for e in seen:
-            if was_failed and e["status"] in ("alive", "suspect"):
+            if previous == "failed" and e["status"] in ("alive", "suspect"):
                 revived.append(f"{obs} at +{(e['t_ms'] - start) / 1000:.1f}s")
-            was_failed = was_failed or e["status"] == "failed"
+            previous = e["status"]
         # Changes only: the same status reported again (serf's log repeats) is no change.
         late, previous = [], None
         for e in seen:

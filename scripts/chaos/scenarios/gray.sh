@@ -1,6 +1,7 @@
 # Scenario gray for scripts/chaos.sh (sourced by it; runs in its shell with its helpers).
 # gray: one node loses 80% of the frames it receives (`loss NODE 80 --in`; what it sends
-# all arrives) for 90 s (VIGIL_CHAOS_DURATION): a gray failure, half there.
+# all arrives) for 180 s (VIGIL_CHAOS_DURATION), longer than the `lan` flap window (2 min)
+# so that the flap limit can act: a gray failure, half there.
 # Expectation: the node ends stably failed or stably alive in every other node's view,
 # never oscillating: from 30 s on, at most one status change of it per observer and never
 # back from failed (for Vigil failed is final for a life, and a member that refuted 6
@@ -11,7 +12,7 @@ scenario_gray() {
     local victim seconds dropped
     pick 1
     victim=$picked
-    seconds=$(scenario_seconds 90)
+    seconds=$(scenario_seconds 180)
     extra_json=$(jq -cn --argjson s "$seconds" '{gray_loss_in_percent: 80, gray_seconds: $s}')
     expectation="$victim loses 80% of its incoming frames for $seconds s: it ends stably failed or stably alive (no oscillation after 30 s); no other node is affected (nobody else suspected or failed, except in $victim's own view)"
     checks=("no-oscillation $victim 30" "unaffected-except $victim" "no-false-failures")
