@@ -4,6 +4,9 @@
 #     scripts/chaos.sh run SCENARIO [--nodes N] [--system vigil|serf] [--seed S] [--out DIR]
 #     scripts/chaos.sh list
 #
+# VIGIL_CHAOS_DURATION=SECONDS shortens (or stretches) the scenarios that hold a fault for
+# a while (loss-10: 600 s by default; delay-jitter, flap, gray: see their files).
+#
 # Sets a cluster up (default 5 nodes, Vigil with --preset lan), lets it settle, injects the
 # scenario's faults with scripts/chaos/*, waits, takes each node's final view, tears it all
 # down (also on failure or Ctrl-C) and writes report.json and report.html into --out
@@ -61,6 +64,9 @@ wait_for() {
     done
 }
 note() { notes+=("$*"); echo "chaos: $*"; }
+# scenario_seconds DEFAULT: how long the scenario holds its fault: VIGIL_CHAOS_DURATION
+# (checked before the cluster is set up) or DEFAULT.
+scenario_seconds() { echo "${VIGIL_CHAOS_DURATION:-$1}"; }
 
 # pause_tolerance_ms: the preset's pause tolerance as the simulator reports it
 # (`scenario.pause_tolerance_ms` of `vigil simulate --format json`; README, Presets).
@@ -109,6 +115,8 @@ done
 [[ $seed =~ ^[0-9]+$ ]] && ((seed <= 2147483647)) || usage_error "--seed must be a whole number, got \`$seed\`"
 [[ -z ${scenario_systems[$scenario]:-} || " ${scenario_systems[$scenario]} " == *" $SYSTEM "* ]] ||
     usage_error "$scenario runs on ${scenario_systems[$scenario]} only, not $SYSTEM"
+[[ -z ${VIGIL_CHAOS_DURATION:-} ]] || { [[ $VIGIL_CHAOS_DURATION =~ ^[1-9][0-9]*$ ]] && ((VIGIL_CHAOS_DURATION <= 86400)); } ||
+    usage_error "VIGIL_CHAOS_DURATION must be whole seconds from 1 to 86400, got \`$VIGIL_CHAOS_DURATION\`"
 need_root
 PRESET=${VIGIL_CHAOS_PRESET:-lan}
 # The pause tolerance is read from Vigil even when serf runs, so both get the same pause.
@@ -133,6 +141,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 echo "chaos: $scenario, $NODES $SYSTEM nodes, seed $seed, out $out"
+# A scenario may define prepare_NAME: what it needs installed, done before the cluster runs.
+if declare -F "prepare_${scenario//-/_}" >/dev/null; then
+    "prepare_${scenario//-/_}" || { echo "chaos: $scenario could not be prepared" >&2; exit 3; }
+fi
 bash "$here/cluster.sh" up "$NODES" --system "$SYSTEM" --out "$out" || { echo "chaos: the cluster could not be set up" >&2; exit 3; }
 resolve_run "$out"
 export VIGIL_CHAOS_DIR=$out

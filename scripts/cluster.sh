@@ -100,6 +100,10 @@ status() {
     local proc
     proc=$(proc_faults_in_force)
     [[ -z $proc ]] || { echo "== process faults in force"; echo "$proc"; }
+    # Delays and flapping links are processes in the bridge's namespace (scripts/chaos/lib.sh).
+    local running
+    running=$(faults_running)
+    [[ -n $running ]] && { echo "== background faults (RUN/faults)"; echo "$running" | sed 's/^/  /'; }
     return 0
 }
 

@@ -102,3 +102,95 @@ members_json() {
 
 # nft_bridge ARGS...: nft inside the bridge's namespace.
 nft_bridge() { ip netns exec "$bridge_ns" nft "$@"; }
+
+# ensure_chain NAME: the regular chain NAME exists in `bridge vigil_chaos` and the forward
+# hook jumps to it (after the chains cluster.sh made: chaos_partition, chaos_loss). The
+# newer faults (oneway, flap, delay) make their chain the first time they run.
+ensure_chain() {
+    nft_bridge list chain bridge vigil_chaos "$1" >/dev/null 2>&1 && return 0
+    nft_bridge add chain bridge vigil_chaos "$1"
+    nft_bridge add rule bridge vigil_chaos chaos_forward jump "$1"
+}
+
+# nft_set NODE...: an nftables anonymous set of interface names, `{ "n1", "n2" }`.
+nft_set() { local s; s=$(printf '"%s", ' "$@"); echo "{ ${s%, } }"; }
+
+# Background fault processes (the delayers, the flap loop) run inside the bridge's
+# namespace, so `cluster.sh down` kills them with it; each has RUN/faults/NAME.pid, .log
+# and .what (one line for `cluster.sh status`).
+fault_dir() { echo "$RUN/faults"; }
+
+# fault_pid NAME: the pid of background fault NAME if it runs (status 1 if not).
+fault_pid() {
+    local file pid
+    file=$(fault_dir)/$1.pid
+    [[ -f $file ]] || return 1
+    pid=$(cat "$file")
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+    echo "$pid"
+}
+
+# start_fault NAME WHAT COMMAND...: runs COMMAND inside the bridge's namespace, detached,
+# its output in RUN/faults/NAME.log, its pid in NAME.pid (kept by `exec`).
+start_fault() {
+    local name=$1 what=$2 dir
+    shift 2
+    dir=$(fault_dir)
+    mkdir -p "$dir"
+    echo "$what" >"$dir/$name.what"
+    nohup ip netns exec "$bridge_ns" bash -c 'echo $$ >"$1"; shift; exec "$@"' \
+        start "$dir/$name.pid" "$@" </dev/null >>"$dir/$name.log" 2>&1 &
+    disown $! 2>/dev/null || true
+    local i
+    for i in $(seq 1 50); do
+        fault_pid "$name" >/dev/null && return 0
+        sleep 0.1
+    done
+    die "the background fault $name did not start; see $dir/$name.log"
+}
+
+# stop_fault NAME: SIGTERM (SIGKILL after 5 s) background fault NAME if it runs.
+stop_fault() {
+    local pid
+    pid=$(fault_pid "$1") || { rm -f "$(fault_dir)/$1.pid" "$(fault_dir)/$1.what"; return 0; }
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$(fault_dir)/$1.pid" "$(fault_dir)/$1.what"
+}
+
+# faults_running: one line per background fault that runs (for `cluster.sh status`).
+faults_running() {
+    local file name pid
+    for file in "$(fault_dir)"/*.pid; do
+        [[ -f $file ]] || continue
+        name=$(basename "$file" .pid)
+        pid=$(fault_pid "$name") && echo "$name (pid $pid, in $bridge_ns): $(cat "$(fault_dir)/$name.what" 2>/dev/null)"
+    done
+    return 0
+}
+
+# chaos_venv: the Python venv with NetfilterQueue (for scripts/chaos/delay), made under
+# the repository's ignored build area when missing; prints its python.
+chaos_venv=$chaos_repo/.build-chaos/venv
+chaos_venv_python() {
+    local py=$chaos_venv/bin/python
+    if [[ -x $py ]] && "$py" -c 'import netfilterqueue' 2>/dev/null; then echo "$py"; return 0; fi
+    if [[ ! -f /usr/include/libnetfilter_queue/libnetfilter_queue.h ]]; then
+        echo "${chaos_me:-chaos}: installing libnetfilter-queue-dev (apt-get) for NetfilterQueue" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y libnetfilter-queue-dev >/dev/null ||
+            die "apt-get install libnetfilter-queue-dev failed (the delayer needs it)"
+    fi
+    echo "${chaos_me:-chaos}: making $chaos_venv with NetfilterQueue (pip, ~40 s)" >&2
+    mkdir -p "$(dirname "$chaos_venv")"
+    [[ -x $py ]] || python3 -m venv "$chaos_venv" >&2 || die "python3 -m venv $chaos_venv failed (Debian package python3-venv)"
+    "$chaos_venv/bin/pip" install -q NetfilterQueue >&2 || die "pip install NetfilterQueue failed (needs PyPI and a C compiler)"
+    "$py" -c 'import netfilterqueue' || die "NetfilterQueue installed in $chaos_venv but does not import"
+    echo "$py"
+}
+
+# nft_dropped CHAIN: frames dropped so far by the `counter drop` rules of CHAIN (0 if none).
+nft_dropped() {
+    nft_bridge -j list chain bridge vigil_chaos "$1" 2>/dev/null |
+        jq '[.nftables[].rule?.expr[]?.counter?.packets // empty] | add // 0' 2>/dev/null || echo 0
+}

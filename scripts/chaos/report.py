@@ -13,6 +13,13 @@ scripts/chaos.sh next to the scenario itself:
     never-failed NODE        nobody saw NODE `failed` during the scenario
     no-false-failures        nobody saw a node `failed` that was not faulted
     all-alive-at-end         every node's final view lists all nodes `alive`
+    no-oscillation NODE [S]  NODE ends stably failed or stably alive in every other node's
+                             view: from S seconds (default 30) after NODE's first fault
+                             on, each observer changes its status of NODE at most once
+                             (suspect then failed counts as one change), and none ever
+                             brings NODE back from `failed` to alive or suspect
+    unaffected-except NODE   no node other than NODE saw any member other than NODE leave
+                             `alive` (suspect, failed or left) during the scenario
 
 and the process-fault checks (no-failures, no-false-suspicions, left-seen, clock-skewed,
 throttled, log-says, log-warns, old-key-kept-out, key-rotated) listed in report_proc.py.
@@ -69,6 +76,45 @@ def port_bytes(path):
     with open(path) as f:
         links = json.load(f)
     return {link["ifname"]: (link["stats64"]["rx"]["bytes"], link["stats64"]["tx"]["bytes"]) for link in links}
+
+
+def no_oscillation(node, settle_text, names, in_window, first_fault, start):
+    """(passed, detail) for the check `no-oscillation NODE [SETTLE_S]`."""
+    try:
+        settle_ms = float(settle_text) * 1000
+    except ValueError:
+        return False, f"settle time must be seconds, got `{settle_text}`"
+    t0 = first_fault.get(node, start)
+    flips, revived = {}, []
+    for obs in names:
+        if obs == node:
+            continue
+        seen = [e for e in in_window[obs] if e["member"] == node and e["t_ms"] >= t0]
+        previous = None
+        for e in seen:
+            if previous == "failed" and e["status"] in ("alive", "suspect"):
+                revived.append(f"{obs} at +{(e['t_ms'] - start) / 1000:.1f}s")
+            previous = e["status"]
+        # Changes only: the same status reported again (serf's log repeats) is no change.
+        late, previous = [], None
+        for e in seen:
+            if e["status"] != previous and e["t_ms"] >= t0 + settle_ms:
+                late.append(e["status"])
+            previous = e["status"]
+        # Going failed passes through suspect: suspect then failed is one change.
+        changes = [st for i, st in enumerate(late) if not (st == "suspect" and late[i + 1:i + 2] == ["failed"])]
+        flips[obs] = changes
+    shaky = {o: c for o, c in flips.items() if len(c) > 1}
+    final = "; ".join(f"{o}: {len(c)}" for o, c in flips.items())
+    if not shaky and not revived:
+        return True, f"{node} stable in every view after {settle_ms / 1000:g} s (status changes after it, per observer: {final})"
+    parts = []
+    if revived:
+        parts.append(f"{node} back from failed in " + ", ".join(revived[:10]))
+    if shaky:
+        parts.append(f"more than one status change of {node} after {settle_ms / 1000:g} s: "
+                     + ", ".join(f"{o} {len(c)} ({' '.join(c[:8])}{' ...' if len(c) > 8 else ''})" for o, c in shaky.items()))
+    return False, "; ".join(parts)
 
 
 def main():
@@ -181,6 +227,15 @@ def main():
                         bad.append(f"{n} sees {m} {view.get(m, 'missing')}")
             ok = not bad
             msg = "every node sees every node alive at the end" if ok else "not all alive at the end: " + "; ".join(bad[:10])
+        elif kind == "no-oscillation":
+            ok, msg = no_oscillation(arg, words[2] if len(words) > 2 else "30", names, in_window, first_fault, start)
+        elif kind == "unaffected-except":
+            hits = [f"{e['member']} {e['status']} by {obs} at +{(e['t_ms'] - start) / 1000:.1f}s"
+                    for obs in names if obs != arg for e in in_window[obs]
+                    if e["member"] != arg and e["status"] != "alive"]
+            ok = not hits
+            msg = f"no node other than {arg} saw another member leave alive" if ok else \
+                f"{len(hits)} status changes away from alive of members other than {arg}: " + ", ".join(hits[:10])
         else:
             ok, msg = report_proc.check(words, run, names, faults, in_window, events, faulted, start, iso) or \
                 (False, f"unknown check `{check}`")
