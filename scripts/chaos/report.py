@@ -13,6 +13,8 @@ scripts/chaos.sh next to the scenario itself:
     never-failed NODE        nobody saw NODE `failed` during the scenario
     no-false-failures        nobody saw a node `failed` that was not faulted
     all-alive-at-end         every node's final view lists all nodes `alive`
+    silent-after-fault NODE  NODE's own event stream holds nothing from 1 s after its first
+                             fault to the end (a paused node was never resumed)
 
 With HA (Vigil without --no-ha), from the HA records — every running node's final
 `vigil history --format json` (nodes/*/history.json, with the node's life) together with
@@ -203,6 +205,14 @@ def main():
                         bad.append(f"{n} sees {m} {view.get(m, 'missing')}")
             ok = not bad
             msg = "every node sees every node alive at the end" if ok else "not all alive at the end: " + "; ".join(bad[:10])
+        elif kind == "silent-after-fault":
+            t0 = first_fault.get(arg)
+            late = [e for e in events.get(arg, []) if t0 is not None and t0 + 1000 <= e["t_ms"] <= end]
+            ok = t0 is not None and not late
+            msg = (f"{arg} was never faulted" if t0 is None else
+                   f"{arg} said nothing from 1 s after its fault to the end" if ok else
+                   f"{arg} still produced {len(late)} event(s) after its fault, first at {iso(late[0]['t_ms'])}: "
+                   f"{late[0].get('kind')} {late[0].get('member', '')} {late[0].get('status', late[0].get('phase', ''))}")
         elif ha is None and kind in HA_CHECKS:
             ok, msg = False, f"`{check}` needs HA, and this cluster ran without it"
         elif kind in HA_CHECKS:
@@ -378,15 +388,30 @@ def load_ha(run, names, events, scenario):
             continue
         fences.append({"node": e["node"], "life": None, "term": e["term"], "leader": e["leader"], "time": iso(e["t_ms"]),
                        "detail": e["detail"], "source": f"events of {e['seen_on']}"})
-    recoveries = []
+    # Recoveries: one per Masakari notification, with the `recovered` record that names it
+    # (its detail holds the notification's UUID); a `recovered` record naming no notification
+    # Masakari holds is listed on its own (source history).
+    recoveries, matched = [], set()
+    recovered_rows = sorted((r for r in steps if r["phase"] == "recovered"), key=lambda r: r["t_ms"] or 0)
     for note in notes:
-        recoveries.append({"node": note.get("hostname"), "source": "masakari", "notification": note.get("notification_uuid"),
-                           "status": note.get("status"), "generated_time": note.get("generated_time"),
-                           "type": note.get("type")})
-    for r in steps:
-        if r["phase"] == "recovered":
-            recoveries.append({"node": r["node"], "source": "history", "life": r["life"], "term": r["term"],
-                               "leader": r["leader"], "time": iso(r["t_ms"]) if r["t_ms"] else None, "detail": r["detail"]})
+        uuid = note.get("notification_uuid") or "-"
+        row = next((r for r in recovered_rows if uuid in r["detail"]), None)
+        entry = {"node": note.get("hostname"), "source": "masakari", "notification": uuid, "status": note.get("status"),
+                 "generated_time": note.get("generated_time"), "type": note.get("type")}
+        if row:
+            matched.add(id(row))
+            entry.update({"life": row["life"], "term": row["term"], "leader": row["leader"],
+                          "recorded": iso(row["t_ms"]) if row["t_ms"] else None})
+        recoveries.append(entry)
+    seen_lives = set()
+    for r in recovered_rows:
+        if id(r) in matched or (r["node"], r["life"]) in seen_lives:
+            continue
+        seen_lives.add((r["node"], r["life"]))
+        if any(x.get("node") == r["node"] and x.get("life") == r["life"] for x in recoveries):
+            continue
+        recoveries.append({"node": r["node"], "source": "history", "life": r["life"], "term": r["term"],
+                           "leader": r["leader"], "recorded": iso(r["t_ms"]) if r["t_ms"] else None, "detail": r["detail"]})
     leaders = sorted({(e.get("detail"), e.get("member")) for n in names for e in events[n] if e.get("kind") == "leader"
                       and e.get("member")}, key=lambda x: str(x))
     summary = {
