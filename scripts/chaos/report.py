@@ -29,6 +29,8 @@ notifications (masakari.json):
                              BMC never went Off
     no-fences                no fence ordered for anyone and no BMC went Off
     fences-only-by NODE,...  every fence step (`fencing`, `fenced`) was signed by one of these
+    fence-resumed NODE       NODE's fence was confirmed under a later term, by another leader,
+                             than the one that first ordered it (a new leader finished it)
     fenced-after-approval NODE
                              NODE was held by the brake (`awaiting-approval`), an operator
                              approved it, and no fence of NODE was ordered before the approval
@@ -302,7 +304,7 @@ def main():
     return 0 if passed else 1
 
 
-HA_CHECKS = {"fenced-once", "fenced-at-most-once", "never-fenced", "no-fences", "fences-only-by", "fenced-after-approval",
+HA_CHECKS = {"fence-resumed", "fenced-once", "fenced-at-most-once", "never-fenced", "no-fences", "fences-only-by", "fenced-after-approval",
              "recovered-once", "no-recovery", "event-seen", "log-critical", "operator-sees"}
 FENCE_PHASES = ("fencing", "fenced")
 
@@ -479,6 +481,15 @@ def ha_check(ha, kind, args, run, names):
                       and r["leader"] not in allowed}, key=str)
         return not bad, (f"every fence step signed by one of {sorted(allowed)}" if not bad else
                          "fence steps signed by others: " + ", ".join(f"{n} by {l}" for n, l in bad))
+    if kind == "fence-resumed":
+        orders = sorted((r for r in about(node, ("fencing",)) if r["term"] is not None), key=lambda r: (r["t_ms"] or 0))
+        done = [r for r in about(node, ("fenced",)) if r["term"] is not None]
+        if not orders or not done:
+            return False, f"{node}: {len(orders)} fence order(s), {len(done)} confirmation(s)"
+        first = orders[0]
+        ok = all(r["term"] > first["term"] and r["leader"] != first["leader"] for r in done)
+        return ok, (f"{node}: first ordered under term {first['term']} by {first['leader']}, confirmed under term(s) "
+                    f"{sorted({r['term'] for r in done})} by {sorted({r['leader'] for r in done})}")
     if kind == "fenced-after-approval":
         held = about(node, ("awaiting-approval",))
         approved = earliest(about(node, ("approved",)))
