@@ -110,7 +110,10 @@ pause_tolerance_ms() {
 # sentence in the report), `checks` (what report.py verifies, see its header), `faulted`
 # and optionally `detect_targets`/`detect_observers` and `extra_json` (an object whose
 # fields report.py copies into report.json), then injects its faults and waits.
-scenarios=() ha_scenarios=()  # a scenario file adds its name to ha_scenarios when it needs HA
+# A scenario file adds its name to ha_scenarios when it needs HA, and sets min_nodes[NAME]
+# when it needs more than 3 nodes; both are checked before any cluster is set up.
+scenarios=() ha_scenarios=()
+declare -A min_nodes=()
 for file in "$here"/chaos/scenarios/*.sh; do
     # shellcheck disable=SC1090
     source "$file"
@@ -142,7 +145,10 @@ done
 [[ $NODES =~ ^[0-9]+$ ]] && ((NODES >= 3 && NODES <= 50)) || usage_error "--nodes must be 3 to 50, got \`$NODES\`"
 [[ $SYSTEM == vigil || $SYSTEM == serf ]] || usage_error "--system must be vigil or serf, got \`$SYSTEM\`"
 [[ $seed =~ ^[0-9]+$ ]] && ((seed <= 2147483647)) || usage_error "--seed must be a whole number, got \`$seed\`"
-# Scenarios that need HA say so before anything is set up.
+# Scenarios that need HA or more nodes say so before anything is set up.
+if ((NODES < ${min_nodes[$scenario]:-3})); then
+    usage_error "scenario $scenario needs at least ${min_nodes[$scenario]} nodes, got --nodes $NODES"
+fi
 HA=$([[ $SYSTEM == vigil && -z $no_ha ]] && echo 1 || echo 0)
 if ((!HA)) && [[ " ${ha_scenarios[*]} " == *" $scenario "* ]]; then
     usage_error "scenario $scenario is about fencing and needs HA (Vigil without --no-ha)"

@@ -28,6 +28,7 @@ notifications (masakari.json):
     never-fenced NODE        no fence ordered for NODE (no `fencing`/`fenced` record) and its
                              BMC never went Off
     no-fences                no fence ordered for anyone and no BMC went Off
+    bmc-stayed-on NODE       NODE's BMC never went Off (whatever was ordered)
     fences-only-by NODE,...  every fence step (`fencing`, `fenced`) was signed by one of these
     fence-resumed NODE       NODE's fence was confirmed under a later term, by another leader,
                              than the one that first ordered it (a new leader finished it)
@@ -304,7 +305,7 @@ def main():
     return 0 if passed else 1
 
 
-HA_CHECKS = {"fence-resumed", "fenced-once", "fenced-at-most-once", "never-fenced", "no-fences", "fences-only-by", "fenced-after-approval",
+HA_CHECKS = {"bmc-stayed-on", "fence-resumed", "fenced-once", "fenced-at-most-once", "never-fenced", "no-fences", "fences-only-by", "fenced-after-approval",
              "recovered-once", "no-recovery", "event-seen", "log-critical", "operator-sees"}
 FENCE_PHASES = ("fencing", "fenced")
 
@@ -475,6 +476,9 @@ def ha_check(ha, kind, args, run, names):
         ok = not rows and not off
         return ok, ("no fence ordered, no BMC went Off" if ok else
                     f"fence steps for {sorted({r['node'] for r in rows})}; BMC Off: {sorted({p['node'] for p in off})}")
+    if kind == "bmc-stayed-on":
+        off = offs(node)
+        return not off, (f"{node}: BMC never went Off" if not off else f"{node}: BMC went Off at {iso(off[0]['t_ms'])}")
     if kind == "fences-only-by":
         allowed = set(node.replace(",", " ").split()) if node else set()
         bad = sorted({(r["node"], r["leader"]) for r in steps + seen if r["phase"] in FENCE_PHASES

@@ -9,6 +9,7 @@
 # once, only after the approval, and recovered once (one Masakari notification each); no
 # survivor is failed or fenced.
 ha_scenarios+=(crash-many)
+min_nodes[crash-many]=5
 scenario_crash_many() {
     local share=30 count victims rest n hold=15
     need_ha

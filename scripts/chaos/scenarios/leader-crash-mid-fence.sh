@@ -10,6 +10,7 @@
 # out of the count, so whether it is held is reported, not asserted); no survivor is failed or
 # fenced. Waits at most 60 s for the follower's recovery.
 ha_scenarios+=(leader-crash-mid-fence)
+min_nodes[leader-crash-mid-fence]=5
 scenario_leader_crash_mid_fence() {
     local leader victim n i ordered_ms killed_ms in_flight=0 rest
     need_ha
