@@ -8,7 +8,10 @@
 # that is up lives in its run folder (RUN): `cluster.env` (system, nodes, binaries),
 # `faults.ndjson` (every fault injected, with its time) and one folder per node,
 # `nodes/nK/` (config, data, agent log, agent pid, the start command, the recorded event
-# stream). `chaos-out/.current` (`.current-X` for cluster id X) in the repository names
+# stream); with HA also `bmc/` (the emulator's config, certificate, password, `systems`
+# (node → system UUID), `refuse-power-off`, log), `masakari/` (config, databases, logs),
+# `power.ndjson` (every power change the watcher acted on) and `power-watcher.log`.
+# `chaos-out/.current` (`.current-X` for cluster id X) in the repository names
 # the run folder of the cluster that is up, so that `down` and the faults work from any
 # shell; VIGIL_CHAOS_DIR or `--out DIR` overrides it.
 
