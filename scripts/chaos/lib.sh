@@ -70,6 +70,8 @@ agent_pid() {
     [[ -f $file ]] || return 1
     pid=$(cat "$file")
     [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+    # A killed agent may linger as a zombie until init reaps it: that is not running.
+    [[ $(ps -o stat= -p "$pid" 2>/dev/null) != Z* ]] || return 1
     echo "$pid"
 }
 
@@ -103,17 +105,19 @@ start_recorder() {
     disown $! 2>/dev/null || true
 }
 
-# kill_in_namespace NS: SIGKILL every process in NS (SIGCONT first, so that a paused one
-# dies too), until none is left (at most 5 s).
+# kill_in_namespace NS: SIGKILL every process in NS, until none is left (at most 5 s).
+# SIGKILL ends a stopped process too; SIGCONT only after it, because a paused agent resumed
+# first would run (and gossip) for a moment before dying — a frozen host that loses power
+# never runs again (pause-long caught exactly that).
 kill_in_namespace() {
     local ns=$1 pids
     for _ in $(seq 1 50); do
         pids=$(ip netns pids "$ns" 2>/dev/null || true)
         [[ -z $pids ]] && return 0
         # shellcheck disable=SC2086
-        kill -CONT $pids 2>/dev/null || true
-        # shellcheck disable=SC2086
         kill -KILL $pids 2>/dev/null || true
+        # shellcheck disable=SC2086
+        kill -CONT $pids 2>/dev/null || true
         sleep 0.1
     done
     [[ -z $(ip netns pids "$ns" 2>/dev/null || true) ]] || { echo "${chaos_me:-chaos}: processes still in $ns: $(ip netns pids "$ns")" >&2; return 1; }
