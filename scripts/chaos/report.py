@@ -174,6 +174,31 @@ def main():
         }
 
     ha = load_ha(run, names, events, scenario) if scenario.get("ha") else None
+    if ha:
+        # Per faulted node that HA acted on: ms from its first fault to the earliest sighting
+        # of each step anywhere (histories and streams), and to its BMC going Off.
+        timeline = {}
+        for n in sorted(faulted):
+            t0 = first_fault.get(n)
+            if t0 is None:
+                continue
+            row = {}
+            for phase in ("awaiting-approval", "approved", "fencing", "fence-failed", "fenced", "recovering", "recovered"):
+                times = [r["t_ms"] for r in ha["steps"] + ha["seen"] if r["node"] == n and r["phase"] == phase
+                         and r["t_ms"] is not None and r["t_ms"] >= t0]
+                if times:
+                    row[phase] = min(times) - t0
+            offs = [p["t_ms"] for p in ha["power"] if p["node"] == n and p["state"] == "Off" and p["t_ms"] >= t0]
+            if offs:
+                row["bmc_off"] = min(offs) - t0
+            failed_at = [t for t in failed_seen(n, t0).values()]
+            if failed_at:
+                row["failed"] = min(failed_at) - t0
+            if row:
+                timeline[n] = row
+        ha["summary"]["timeline_ms"] = timeline
+        ha["summary"]["timeline_what"] = ("ms from the node's first fault to the earliest sighting of each step "
+                                          "(failed: first observer; bmc_off: the power watcher)")
 
     # Checks: the scenario's expectation.
     results = []
@@ -302,6 +327,8 @@ def main():
         print("  fences " + (", ".join(f"{f['node']} (life {f['life']}, term {f['term']}, by {f['leader']})" for f in ha["fences"]) or "none")
               + "; recoveries " + (", ".join(f"{r['node']} ({r['source']})" for r in ha["recoveries"]) or "none")
               + "; BMC power-offs " + (", ".join(p["node"] for p in ha["power"] if p["state"] == "Off") or "none"))
+        for n, row in ha["summary"]["timeline_ms"].items():
+            print(f"  timeline {n} (ms after its fault): " + ", ".join(f"{k} {v}" for k, v in sorted(row.items(), key=lambda kv: kv[1])))
     return 0 if passed else 1
 
 
