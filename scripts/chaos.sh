@@ -110,10 +110,12 @@ pause_tolerance_ms() {
 # sentence in the report), `checks` (what report.py verifies, see its header), `faulted`
 # and optionally `detect_targets`/`detect_observers` and `extra_json` (an object whose
 # fields report.py copies into report.json), then injects its faults and waits.
-# A scenario file adds its name to ha_scenarios when it needs HA, and sets min_nodes[NAME]
-# when it needs more than 3 nodes; both are checked before any cluster is set up.
-scenarios=() ha_scenarios=()
+# A scenario file adds its name to ha_scenarios when it needs HA, sets min_nodes[NAME]
+# when it needs more than 3 nodes, and scenario_systems[NAME] to the systems it runs on when
+# not both; all are checked before any cluster is set up.
+scenarios=() ha_scenarios=() no_ha_scenarios=()  # no_ha_scenarios: run with --no-ha always (the scenario repairs nodes itself)
 declare -A min_nodes=()
+declare -A scenario_systems=()  # NAME -> the systems it runs on, when not both (set by its file)
 for file in "$here"/chaos/scenarios/*.sh; do
     # shellcheck disable=SC1090
     source "$file"
@@ -145,9 +147,17 @@ done
 [[ $NODES =~ ^[0-9]+$ ]] && ((NODES >= 3 && NODES <= 50)) || usage_error "--nodes must be 3 to 50, got \`$NODES\`"
 [[ $SYSTEM == vigil || $SYSTEM == serf ]] || usage_error "--system must be vigil or serf, got \`$SYSTEM\`"
 [[ $seed =~ ^[0-9]+$ ]] && ((seed <= 2147483647)) || usage_error "--seed must be a whole number, got \`$seed\`"
+[[ -z ${scenario_systems[$scenario]:-} || " ${scenario_systems[$scenario]} " == *" $SYSTEM "* ]] ||
+    usage_error "$scenario runs on ${scenario_systems[$scenario]} only, not $SYSTEM"
 # Scenarios that need HA or more nodes say so before anything is set up.
 if ((NODES < ${min_nodes[$scenario]:-3})); then
     usage_error "scenario $scenario needs at least ${min_nodes[$scenario]} nodes, got --nodes $NODES"
+fi
+if [[ $SYSTEM == vigil && -z $no_ha && " ${no_ha_scenarios[*]} " == *" $scenario "* ]]; then
+    # It restarts a node certified failed itself (the power cycle a fence would do), which a
+    # fence's power-off would race: HA stays out of it.
+    no_ha=--no-ha
+    echo "chaos: $scenario runs without HA (it restarts failed nodes itself)"
 fi
 HA=$([[ $SYSTEM == vigil && -z $no_ha ]] && echo 1 || echo 0)
 if ((!HA)) && [[ " ${ha_scenarios[*]} " == *" $scenario "* ]]; then

@@ -77,6 +77,7 @@ down() {
     for ns in $(ip netns list | awk '{print $1}' | grep -E "^${node_ns_prefix}[0-9]+\$" || true); do
         kill_namespace "$ns"
     done
+    proc_cleanup  # the starve cgroups (scripts/chaos/proc-lib.sh)
     if [[ -f $chaos_pointer && $(cat "$chaos_pointer") == "$run" ]]; then rm -f "$chaos_pointer"; fi
     [[ -n $run && -f $run/cluster.env ]] && echo "cluster: down (run folder $run kept)" || echo "cluster: down"
 }
@@ -118,6 +119,9 @@ status() {
         rules=$(nft_bridge list table bridge vigil_chaos | grep -E 'drop' || true)
         [[ -n $rules ]] && { echo "== faults in force (nftables in $bridge_ns)"; echo "$rules" | sed 's/^[[:space:]]*/  /'; }
     fi
+    local proc
+    proc=$(proc_faults_in_force)
+    [[ -z $proc ]] || { echo "== process faults in force"; echo "$proc"; }
     return 0
 }
 

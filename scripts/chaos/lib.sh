@@ -84,9 +84,12 @@ start_agent() {
     nohup ip netns exec "$(node_ns "$1")" bash -c 'echo $$ >"$1"; shift; exec "$@"' \
         start "$dir/agent.pid" bash "$dir/start.sh" </dev/null >>"$dir/agent.log" 2>&1 &
     disown $! 2>/dev/null || true
-    local i
+    local i pid
     for i in $(seq 1 50); do
-        agent_pid "$1" >/dev/null && return 0
+        if pid=$(agent_pid "$1"); then
+            proc_after_start "$1" "$pid"
+            return 0
+        fi
         sleep 0.1
     done
     die "the agent of $1 did not start; see $dir/agent.log"
@@ -163,6 +166,10 @@ power_restore() {
     start_recorder "$1"
     echo "agent started (pid $(agent_pid "$1"))"
 }
+
+# Process faults (skew, starve): their cgroups and the restart hook above.
+# shellcheck source=proc-lib.sh
+source "$chaos_repo/scripts/chaos/proc-lib.sh"
 
 # record_fault KIND NODES DETAIL: appends one line to faults.ndjson (what the report reads).
 record_fault() {

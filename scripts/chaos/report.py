@@ -46,6 +46,9 @@ notifications (masakari.json):
     operator-sees PHASE NODE some running node's final `vigil fence status` lists NODE in PHASE
                              and exits 3 (waiting for an operator), and its history has PHASE
 
+and the process-fault checks (no-failures, no-false-suspicions, left-seen, clock-skewed,
+throttled, log-says, log-warns, old-key-kept-out, key-rotated) listed in report_proc.py.
+
 Detection (`detection_ms`) is the time from the fault to the first `failed` in each
 observer's own event stream; percentiles are nearest-rank. Bytes come from the bridge
 ports' counters: a node's port receives what the node sends (Ethernet frames, so 14 bytes
@@ -58,6 +61,9 @@ import math
 import os
 import sys
 from datetime import datetime, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_proc  # noqa: E402 (the process-fault checks)
 
 COLOURS = {"alive": "#43a047", "suspect": "#fb8c00", "failed": "#e53935", "left": "#9e9e9e", None: "#e0e0e0"}
 
@@ -113,6 +119,7 @@ def main():
     events = {}
     for n in names:
         events[n] = sorted(load_lines(os.path.join(run, "nodes", n, "events.ndjson")), key=lambda e: e["t_ms"])
+    report_proc.retime_skewed(run, events)  # a skewed node stamps its events with its own clock
     status_events = {n: [e for e in events[n] if e.get("kind") == "member-status" and e.get("member") != n] for n in names}
     in_window = {n: [e for e in status_events[n] if start <= e["t_ms"] <= end] for n in names}
 
@@ -246,7 +253,8 @@ def main():
         elif kind in HA_CHECKS:
             ok, msg = ha_check(ha, kind, words[1:], run, names)
         else:
-            ok, msg = False, f"unknown check `{check}`"
+            ok, msg = report_proc.check(words, run, names, faults, in_window, events, faulted, start, iso) or \
+                (False, f"unknown check `{check}`")
         results.append({"check": check, "passed": ok, "detail": msg})
     passed = all(r["passed"] for r in results)
 
