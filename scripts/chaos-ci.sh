@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The chaos subset for CI: crash-one, pause-short and partition-minority on five real Vigil
-# agents in network namespaces (scripts/chaos-suite.sh), about two minutes once vigil is
+# agents in network namespaces (scripts/chaos-suite.sh), with HA (BMC emulator, power watcher,
+# Masakari: fences and recoveries are checked too), about two minutes once vigil is
 # built. Fails when a scenario's expectation fails, or when a namespace or process of the
 # runs is left behind. Skips (exit 0, one line saying why) when not root or when network
 # namespaces cannot be made here.

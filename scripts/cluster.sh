@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A cluster of real agents, one network namespace per node, for chaos testing.
 #
-#     scripts/cluster.sh up N [--system vigil|serf] [--out DIR]   # N >= 3, default system vigil
+#     scripts/cluster.sh up N [--system vigil|serf] [--no-ha] [--out DIR]   # N >= 3, default system vigil
 #     scripts/cluster.sh status [--out DIR]                       # each node's own view
 #     scripts/cluster.sh down [--out DIR]                         # everything gone; safe to repeat
 #
@@ -13,6 +13,18 @@
 #
 # Vigil: one cluster key (`vigil keygen`), one config file per node (name, bind, join
 # via n1, data dir, control socket, `preset: lan`), the agent's log in the node's folder.
+# HA (Vigil only; `--no-ha` leaves it out, serf has none): in the bridge's namespace, with
+# 10.77.0.254 on br0, a sushy-tools Redfish emulator (fake driver, TLS, basic auth; through
+# scripts/chaos/bmc.py, which adds the per-system power-off refusal of scripts/chaos/bmc-fail)
+# with one system per node, the real Masakari API (noauth, SQLite) with its Keystone+Nova
+# stand-in (scripts/ha-demo-openstack.py) and every node as a host of one segment, and the
+# power watcher (scripts/chaos/power-watcher.py): a node whose system goes Off loses every
+# process in its namespace, one whose system goes On gets its agent back. Every node's config
+# holds the whole `fencing:` map (each node through its own system) and `recovery:` (Masakari),
+# written by scripts/ha-lib.sh, the same as scripts/ha-demo.sh. The venvs are those of
+# scripts/test-components.sh (VIGIL_TEST_VENV, default .build-venv) and
+# scripts/test-components-recovery.sh (VIGIL_MASAKARI_VENV, default .build-venv-masakari),
+# installed by them when missing.
 # Serf (Debian package `serf`, installed when missing): `serf agent -node -bind
 # -rpc-addr -join -encrypt` with a key from `serf keygen`. Every node's event stream is
 # recorded from its start (scripts/chaos/record.py) into nodes/nK/events.ndjson.
@@ -22,21 +34,24 @@
 # namespaces (by the pids `ip netns pids` lists) and deletes the namespaces, which
 # removes the veths and the bridge; the run folder (logs, events) stays.
 # Environment: VIGIL_BIN (default .build/release/vigil), VIGIL_CHAOS_PRESET (default lan),
-# VIGIL_CHAOS_RECORD=0 (no event recorders), VIGIL_CHAOS_ID (lib.sh).
+# VIGIL_CHAOS_RECORD=0 (no event recorders), VIGIL_CHAOS_ID (lib.sh), VIGIL_TEST_VENV,
+# VIGIL_MASAKARI_VENV (above).
 set -euo pipefail
 chaos_me=cluster
 source "$(dirname "$0")/chaos/lib.sh"
+source "$(dirname "$0")/ha-lib.sh"
 
-usage() { usage_error "usage: cluster.sh up N [--system vigil|serf] [--out DIR] | status [--out DIR] | down [--out DIR]"; }
+usage() { usage_error "usage: cluster.sh up N [--system vigil|serf] [--no-ha] [--out DIR] | status [--out DIR] | down [--out DIR]"; }
 
 cmd=${1:-}
 [[ -n $cmd ]] || usage
 shift
-nodes="" system=vigil out=""
+nodes="" system=vigil out="" ha=1
 while (($# > 0)); do
     case $1 in
     --system) (($# >= 2)) || usage_error "--system needs vigil or serf"; system=$2; shift 2 ;;
     --out) (($# >= 2)) || usage_error "--out needs a directory"; out=$2; shift 2 ;;
+    --no-ha) [[ $cmd == up ]] || usage_error "--no-ha is an option of up"; ha=0; shift ;;
     -*) usage_error "unknown option \`$1\`" ;;
     *) [[ $cmd == up && -z $nodes ]] || usage_error "unexpected argument \`$1\`"; nodes=$1; shift ;;
     esac
@@ -45,18 +60,9 @@ done
 # ---------------------------------------------------------------------------------- down
 # kill_namespace NS: every process in NS (SIGCONT first, so that a paused one dies too), then NS.
 kill_namespace() {
-    local ns=$1 pids
+    local ns=$1
     ip netns list | awk '{print $1}' | grep -qx "$ns" || return 0
-    for _ in $(seq 1 50); do
-        pids=$(ip netns pids "$ns" 2>/dev/null || true)
-        [[ -z $pids ]] && break
-        # shellcheck disable=SC2086
-        kill -CONT $pids 2>/dev/null || true
-        # shellcheck disable=SC2086
-        kill -KILL $pids 2>/dev/null || true
-        sleep 0.1
-    done
-    [[ -z $(ip netns pids "$ns" 2>/dev/null || true) ]] || echo "cluster: processes still in $ns: $(ip netns pids "$ns")" >&2
+    kill_in_namespace "$ns" || true
     ip netns del "$ns" 2>/dev/null || true
 }
 
@@ -66,7 +72,9 @@ down() {
     # The namespaces have fixed names, so they are found (and removed) even when the
     # run folder is gone.
     local ns
-    for ns in $(ip netns list | awk '{print $1}' | grep -E "^(${node_ns_prefix}[0-9]+|$bridge_ns)\$" || true); do
+    # The bridge's namespace first: the power watcher lives there and would start agents again.
+    kill_namespace "$bridge_ns"
+    for ns in $(ip netns list | awk '{print $1}' | grep -E "^${node_ns_prefix}[0-9]+\$" || true); do
         kill_namespace "$ns"
     done
     proc_cleanup  # the starve cgroups (scripts/chaos/proc-lib.sh)
@@ -92,6 +100,20 @@ status() {
         serf) ip netns exec "$(node_ns "$name")" "$SERF" members -rpc-addr="$serf_rpc" 2>&1 || true ;;
         esac
     done
+    if ha_on; then
+        local powers=""
+        for name in $(seq -f 'n%g' 1 "$NODES"); do powers+=" $name $(power_state "$name" 2>/dev/null || echo '?')"; done
+        echo "== BMC power (emulator on $bmc_ip:$bmc_port):$powers"
+        local answered=""
+        for name in $(seq -f 'n%g' 1 "$NODES"); do
+            agent_pid "$name" >/dev/null || continue
+            echo "== vigil fence status on $name"
+            "$VIGIL" fence status --control "$(node_dir "$name")/vigil.sock" 2>&1 || true
+            answered=1
+            break
+        done
+        [[ -n $answered ]] || echo "== no agent running to ask for its fence status"
+    fi
     if nft_bridge list table bridge vigil_chaos >/dev/null 2>&1; then
         local rules
         rules=$(nft_bridge list table bridge vigil_chaos | grep -E 'drop' || true)
@@ -114,6 +136,7 @@ alive_count() { members_json "$1" | jq '[.members[] | select(.status == "alive")
 up() {
     [[ $nodes =~ ^[0-9]+$ ]] && ((nodes >= 3 && nodes <= 50)) || usage_error "up needs a node count from 3 to 50, got \`${nodes:-nothing}\`"
     [[ $system == vigil || $system == serf ]] || usage_error "--system must be vigil or serf, got \`$system\`"
+    [[ $system == vigil ]] || ha=0   # serf has no fencing
     need_root
     command -v nft >/dev/null || die "nft (Debian package nftables) is not installed"
     command -v jq >/dev/null || die "jq is not installed"
@@ -135,6 +158,16 @@ up() {
         serf=$(command -v serf)
         ;;
     esac
+    local venv=${VIGIL_TEST_VENV:-$chaos_repo/.build-venv} masakari_venv=${VIGIL_MASAKARI_VENV:-$chaos_repo/.build-venv-masakari}
+    if ((ha)); then
+        command -v openssl >/dev/null || die "openssl is not installed (needed for the BMC emulator's certificate)"
+        command -v curl >/dev/null || die "curl is not installed"
+        # The install scripts are no-ops when their venv is complete.
+        [[ -x $venv/bin/sushy-emulator ]] || bash "$chaos_repo/scripts/test-components.sh"
+        [[ -x $masakari_venv/bin/masakari-api || -n ${VIGIL_MASAKARI_VENV:-} ]] || bash "$chaos_repo/scripts/test-components-recovery.sh"
+        [[ -x $venv/bin/sushy-emulator ]] || die "no sushy-emulator in $venv (scripts/test-components.sh makes it; or set VIGIL_TEST_VENV, or up --no-ha)"
+        [[ -x $masakari_venv/bin/masakari-api ]] || die "no masakari-api in $masakari_venv (scripts/test-components-recovery.sh makes it; or set VIGIL_MASAKARI_VENV, or up --no-ha)"
+    fi
     RUN=${out:-$chaos_repo/chaos-out/cluster-$(date -u +%Y%m%d-%H%M%S)}
     mkdir -p "$RUN"
     RUN=$(cd "$RUN" && pwd)
@@ -150,6 +183,11 @@ VIGIL=$vigil
 SERF=$serf
 PYTHON=$python
 PRESET=${VIGIL_CHAOS_PRESET:-lan}
+HA=$ha
+VENV=$venv
+MASAKARI_VENV=$masakari_venv
+BMC_IP=$bmc_ip
+BMC_PORT=$bmc_port
 EOF
     mkdir -p "$chaos_repo/chaos-out"
     echo "$RUN" >"$chaos_pointer"
@@ -174,6 +212,28 @@ table bridge vigil_chaos {
     }
 }
 EOF
+    local names=() i
+    for i in $(seq 1 "$nodes"); do names+=("n$i"); done
+    if ha_on; then
+        # The management network: br0's own address, in the bridge's namespace only.
+        ip -n "$bridge_ns" addr add "$bmc_ip/24" dev br0
+        ha_bmc_setup "$RUN/bmc" "$bmc_ip" "$bmc_port" "$VENV" "${names[@]}"
+        : >"$RUN/bmc/refuse-power-off"
+        : >"$RUN/power.ndjson"
+        nohup ip netns exec "$bridge_ns" "$VENV/bin/python" "$chaos_repo/scripts/chaos/bmc.py" "$RUN/bmc/refuse-power-off" \
+            --config "$RUN/bmc/sushy.conf" </dev/null >>"$RUN/bmc/sushy.log" 2>&1 &
+        disown $! 2>/dev/null || true
+        mkdir -p "$RUN/masakari"
+        nohup ip netns exec "$bridge_ns" "$MASAKARI_VENV/bin/python" "$chaos_repo/scripts/ha-demo-openstack.py" "$openstack_port" \
+            </dev/null >>"$RUN/masakari/openstack.log" 2>&1 &
+        disown $! 2>/dev/null || true
+        ha_masakari_setup "$RUN/masakari" "$bmc_ip" "$masakari_port" "$openstack_port" "$MASAKARI_VENV"
+        nohup ip netns exec "$bridge_ns" "$MASAKARI_VENV/bin/masakari-api" --config-file "$RUN/masakari/masakari.conf" \
+            </dev/null >>"$RUN/masakari/api.log" 2>&1 &
+        disown $! 2>/dev/null || true
+        ha_config "https://$bmc_ip:$bmc_port" "$RUN/bmc" "http://$bmc_ip:$masakari_port" \
+            "ha: {retry_min: 1s, retry_max: 5s}" "${names[@]}" >"$RUN/ha.yaml"
+    fi
     local key="" name ns ip dir
     case $system in
     vigil) key=$("$VIGIL" keygen) ;;
@@ -204,6 +264,7 @@ EOF
                 echo "control: $dir/vigil.sock"
                 echo "preset: $PRESET"
                 echo "log_level: info"
+                if ha_on; then cat "$RUN/ha.yaml"; fi
             } >"$dir/config.yaml"
             chmod 600 "$dir/config.yaml"
             printf 'exec %q agent --config %q\n' "$VIGIL" "$dir/config.yaml" >"$dir/start.sh"
@@ -218,18 +279,31 @@ EOF
             ;;
         esac
         chmod 600 "$dir/start.sh"
+        echo "$monitor" >"$dir/monitor.json"
         start_agent "$name"
-        # The recorder runs in the node's namespace too, so `down` finds it with the agent.
+        # The recorder runs in the node's namespace too, so `down` (and a power-off) finds it with the agent.
         # VIGIL_CHAOS_RECORD=0 leaves it out (scripts/bench-agent.sh: only the agents run).
-        [[ ${VIGIL_CHAOS_RECORD:-1} == 0 ]] || nohup ip netns exec "$ns" "$PYTHON" "$chaos_repo/scripts/chaos/record.py" --system "$system" --node "$name" \
-            --command "$monitor" --raw "$dir/events.raw" --events "$dir/events.ndjson" \
-            </dev/null >>"$dir/recorder.log" 2>&1 &
-        disown $! 2>/dev/null || true
+        [[ ${VIGIL_CHAOS_RECORD:-1} == 0 ]] || start_recorder "$name"
         if [[ $name == n1 ]]; then
             # The seed must answer before the others join through it.
             for _ in $(seq 1 100); do members_json n1 >/dev/null && break; sleep 0.1; done
         fi
     done
+    if ha_on; then
+        # Masakari must know the hosts before the first recovery; the watcher needs the emulator.
+        local ready=0
+        for _ in $(seq 1 300); do
+            power_state n1 >/dev/null 2>&1 && ip netns exec "$bridge_ns" curl -sf -o /dev/null "http://$bmc_ip:$masakari_port/" && { ready=1; break; }
+            sleep 0.2
+        done
+        ((ready)) || die "the BMC emulator or Masakari did not answer within 60 s; see $RUN/bmc/sushy.log, $RUN/masakari/api.log"
+        ip netns exec "$bridge_ns" bash -c 'source "$1"; shift; ha_masakari_segment "$@"' ha-lib "$chaos_repo/scripts/ha-lib.sh" \
+            "http://$bmc_ip:$masakari_port" vigil-chaos "${names[@]}" || die "could not add the hosts to Masakari; see $RUN/masakari/api.log"
+        nohup ip netns exec "$bridge_ns" "$PYTHON" "$chaos_repo/scripts/chaos/power-watcher.py" "$RUN" \
+            </dev/null >>"$RUN/power-watcher.log" 2>&1 &
+        disown $! 2>/dev/null || true
+        echo "cluster: HA on: BMC emulator https://$bmc_ip:$bmc_port ($nodes systems), Masakari http://$bmc_ip:$masakari_port, power watcher running"
+    fi
     echo "cluster: $nodes $system agents started (run folder $RUN); waiting until every node sees all $nodes alive"
     local end=$((SECONDS + 60)) converged
     while :; do

@@ -55,6 +55,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 source "$here/demo-lib.sh"  # now_ms, until_ok ($here: the scripts folder, set by env.sh)
+source "$here/ha-lib.sh"    # the emulator, Masakari and the agents' HA config, shared with cluster.sh
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # background NAME CMD...: runs a helper, logging to NAME.log, stopped on exit.
 background() {
@@ -69,99 +70,25 @@ sock() { echo "$dir/$1/vigil.sock"; }
 # --- The BMCs: one Redfish emulator, one system per node --------------------------
 echo "== starting sushy-emulator (one Redfish system per node) and Masakari (in $dir)"
 sushy_port=$(free_port)
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/key.pem" \
-    -out "$dir/cert.pem" -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
-bmc_password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')
-(umask 077; echo "$bmc_password" >"$dir/bmc-password")
-echo "admin:$(echo -n "$bmc_password" | "$venv/bin/python" -c \
-    'import bcrypt, sys; print(bcrypt.hashpw(sys.stdin.read().encode(), bcrypt.gensalt(rounds=4)).decode())')" \
-    >"$dir/htpasswd"
-declare -A system=()
-systems=""
-for name in "${names[@]}"; do
-    system[$name]=$(python3 -c 'import uuid; print(uuid.uuid4())')
-    systems+="{'uuid': '${system[$name]}', 'name': '$name', 'power_state': 'On'},"
-done
-cat >"$dir/sushy.conf" <<EOF
-SUSHY_EMULATOR_LISTEN_IP = '127.0.0.1'
-SUSHY_EMULATOR_LISTEN_PORT = $sushy_port
-SUSHY_EMULATOR_SSL_CERT = '$dir/cert.pem'
-SUSHY_EMULATOR_SSL_KEY = '$dir/key.pem'
-SUSHY_EMULATOR_AUTH_FILE = '$dir/htpasswd'
-SUSHY_EMULATOR_STATE_DIR = '$dir/sushy-state'
-SUSHY_EMULATOR_FAKE_DRIVER = True
-SUSHY_EMULATOR_FAKE_SYSTEMS = [$systems]
-EOF
+ha_bmc_setup "$dir" 127.0.0.1 "$sushy_port" "$venv" "${names[@]}"
 background sushy "$venv/bin/sushy-emulator" --config "$dir/sushy.conf"
-redfish() { curl -sk -u "admin:$bmc_password" "https://127.0.0.1:$sushy_port$1"; }
-power_of() { redfish "/redfish/v1/Systems/${system[$1]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["PowerState"])'; }
+redfish() { curl -sk -u "admin:$ha_bmc_password" "https://127.0.0.1:$sushy_port$1"; }
+power_of() { redfish "/redfish/v1/Systems/${ha_system[$1]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["PowerState"])'; }
 until_ok 60 power_of node-1 >/dev/null 2>&1 || { echo "ha-demo: sushy-emulator did not answer" >&2; exit 1; }
 
 # --- Masakari, and the Keystone+Nova stand-in its host check talks to ------------
 openstack_port=$(free_port)
 background openstack "$masakari_venv/bin/python" "$PWD/scripts/ha-demo-openstack.py" "$openstack_port"
 masakari_port=$(free_port)
-mkdir -p "$dir/masakari/locks"
-sed "s#/etc/masakari/healthcheck_disable#$dir/masakari/healthcheck_disable#" \
-    "$masakari_venv/etc/masakari/api-paste.ini" >"$dir/masakari/api-paste.ini"
-cat >"$dir/masakari/masakari.conf" <<EOF
-[DEFAULT]
-auth_strategy = noauth2
-transport_url = fake:/
-masakari_api_listen = 127.0.0.1
-masakari_api_listen_port = $masakari_port
-masakari_api_workers = 1
-state_path = $dir/masakari
-log_dir = $dir/masakari
-notification_delay_max = 0
-graceful_shutdown_timeout = 2
-os_privileged_user_name = vigil
-os_privileged_user_password = demo
-os_privileged_user_tenant = service
-os_privileged_user_auth_url = http://127.0.0.1:$openstack_port/identity/v3
-[keystone_authtoken]
-auth_type = password
-[wsgi]
-api_paste_config = $dir/masakari/api-paste.ini
-keep_alive = false
-[database]
-connection = sqlite:///$dir/masakari/masakari.db
-[oslo_concurrency]
-lock_path = $dir/masakari/locks
-[taskflow]
-connection = sqlite:///$dir/masakari/taskflow.db
-EOF
-if [[ -f $masakari_venv/vigil-db-template/masakari.db && -f $masakari_venv/vigil-db-template/taskflow.db ]]; then
-    cp "$masakari_venv"/vigil-db-template/{masakari,taskflow}.db "$dir/masakari/"
-else
-    "$masakari_venv/bin/masakari-manage" --config-file "$dir/masakari/masakari.conf" db sync >"$dir/masakari-sync.log" 2>&1
-fi
+ha_masakari_setup "$dir/masakari" 127.0.0.1 "$masakari_port" "$openstack_port" "$masakari_venv"
 background masakari "$masakari_venv/bin/masakari-api" --config-file "$dir/masakari/masakari.conf"
 masakari_url=http://127.0.0.1:$masakari_port
-api() { curl -sf -H 'Content-Type: application/json' -H 'X-Auth-Token: admin:admin' "$@"; }
-until_ok 60 api "$masakari_url/" -o /dev/null || { echo "ha-demo: Masakari did not answer" >&2; exit 1; }
-segment=$(api -X POST "$masakari_url/v1/segments" \
-    -d '{"segment": {"name": "vigil-demo", "recovery_method": "auto", "service_type": "COMPUTE"}}' |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["segment"]["uuid"])')
-for name in "${names[@]}"; do
-    api -X POST "$masakari_url/v1/segments/$segment/hosts" -o /dev/null -d \
-        "{\"host\": {\"name\": \"$name\", \"type\": \"COMPUTE\", \"control_attributes\": \"SSH\", \"on_maintenance\": false, \"reserved\": false}}"
-done
-notifications() { api "$masakari_url/v1/notifications" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["notifications"]))'; }
+until_ok 60 ha_masakari_api "$masakari_url/" -o /dev/null || { echo "ha-demo: Masakari did not answer" >&2; exit 1; }
+ha_masakari_segment "$masakari_url" vigil-demo "${names[@]}"
+notifications() { ha_masakari_api "$masakari_url/v1/notifications" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["notifications"]))'; }
 
 # --- The agents: every one holds the whole fencing map ---------------------------
-{
-    echo "ha: {retry_min: 1s, retry_max: 5s}"
-    echo "fencing:"
-    echo "  timeout: 60s"
-    echo "  nodes:"
-    for name in "${names[@]}"; do
-        echo "    $name:"
-        echo "      levels: [[{method: redfish, url: \"https://127.0.0.1:$sushy_port\", system: /redfish/v1/Systems/${system[$name]},"
-        echo "                 username: admin, password_file: $dir/bmc-password, ca_file: $dir/cert.pem, poll_interval: 200ms}]]"
-    done
-    echo "recovery: {driver: masakari, noauth: true, endpoint: \"$masakari_url\", timeout: 60s}"
-} >"$dir/vigil.yaml"
+ha_config "https://127.0.0.1:$sushy_port" "$dir" "$masakari_url" "ha: {retry_min: 1s, retry_max: 5s}" "${names[@]}" >"$dir/vigil.yaml"
 key=$($vigil keygen)
 start() {
     local name=$1

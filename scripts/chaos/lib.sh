@@ -8,7 +8,10 @@
 # that is up lives in its run folder (RUN): `cluster.env` (system, nodes, binaries),
 # `faults.ndjson` (every fault injected, with its time) and one folder per node,
 # `nodes/nK/` (config, data, agent log, agent pid, the start command, the recorded event
-# stream). `chaos-out/.current` (`.current-X` for cluster id X) in the repository names
+# stream); with HA also `bmc/` (the emulator's config, certificate, password, `systems`
+# (node → system UUID), `refuse-power-off`, log), `masakari/` (config, databases, logs),
+# `power.ndjson` (every power change the watcher acted on) and `power-watcher.log`.
+# `chaos-out/.current` (`.current-X` for cluster id X) in the repository names
 # the run folder of the cluster that is up, so that `down` and the faults work from any
 # shell; VIGIL_CHAOS_DIR or `--out DIR` overrides it.
 
@@ -21,6 +24,15 @@ node_ns_prefix=vigil-${chaos_id:+$chaos_id-}n
 net_prefix=10.77.0    # node K is 10.77.0.K/24; the addresses exist only inside vigil-nK
 gossip_port=7946
 serf_rpc=127.0.0.1:7373   # each node's own loopback, inside its namespace
+# HA (Vigil, unless `up --no-ha`): the BMC emulator and Masakari listen on br0's own address
+# in the bridge's namespace (the nodes' "management network": the partition and loss rules
+# filter forwarding between ports, not traffic to br0, so a partitioned node's BMC stays
+# reachable, as a real out-of-band BMC would); the Keystone+Nova stand-in on that
+# namespace's loopback.
+bmc_ip=$net_prefix.254
+bmc_port=8000
+masakari_port=15868
+openstack_port=5000
 
 # usage_error MESSAGE: one line, exit 2 (bad input).
 usage_error() { echo "${chaos_me:-chaos}: $*" >&2; exit 2; }
@@ -58,6 +70,8 @@ agent_pid() {
     [[ -f $file ]] || return 1
     pid=$(cat "$file")
     [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+    # A killed agent may linger as a zombie until init reaps it: that is not running.
+    [[ $(ps -o stat= -p "$pid" 2>/dev/null) != Z* ]] || return 1
     echo "$pid"
 }
 
@@ -79,6 +93,78 @@ start_agent() {
         sleep 0.1
     done
     die "the agent of $1 did not start; see $dir/agent.log"
+}
+
+# start_recorder NAME: records NAME's event stream (scripts/chaos/record.py, its monitor
+# command saved by `up` in monitor.json) into events.ndjson, appending. It runs in the node's
+# namespace, so a power-off (which kills everything there) ends it with the agent.
+start_recorder() {
+    local dir
+    [[ ${VIGIL_CHAOS_RECORD:-1} != 0 ]] || return 0  # scripts/bench-agent.sh: only the agents run
+    dir=$(node_dir "$1")
+    nohup ip netns exec "$(node_ns "$1")" "$PYTHON" "$chaos_repo/scripts/chaos/record.py" --system "$SYSTEM" --node "$1" \
+        --command "$(cat "$dir/monitor.json")" --raw "$dir/events.raw" --events "$dir/events.ndjson" \
+        </dev/null >>"$dir/recorder.log" 2>&1 &
+    disown $! 2>/dev/null || true
+}
+
+# kill_in_namespace NS: SIGKILL every process in NS, until none is left (at most 5 s).
+# SIGKILL ends a stopped process too; SIGCONT only after it, because a paused agent resumed
+# first would run (and gossip) for a moment before dying — a frozen host that loses power
+# never runs again (pause-long caught exactly that).
+kill_in_namespace() {
+    local ns=$1 pids
+    for _ in $(seq 1 50); do
+        pids=$(ip netns pids "$ns" 2>/dev/null || true)
+        [[ -z $pids ]] && return 0
+        # shellcheck disable=SC2086
+        kill -KILL $pids 2>/dev/null || true
+        # shellcheck disable=SC2086
+        kill -CONT $pids 2>/dev/null || true
+        sleep 0.1
+    done
+    [[ -z $(ip netns pids "$ns" 2>/dev/null || true) ]] || { echo "${chaos_me:-chaos}: processes still in $ns: $(ip netns pids "$ns")" >&2; return 1; }
+}
+
+# ha_on: the cluster that is up runs HA (BMC emulator, power watcher, Masakari).
+ha_on() { [[ ${HA:-0} == 1 ]]; }
+# bmc_system NAME: the UUID of NAME's system in the emulator.
+bmc_system() { awk -v n="$1" '$1 == n { print $2 }' "$RUN/bmc/systems"; }
+# redfish PATH [CURL-ARGS...]: one call to the emulator, from the bridge's namespace.
+redfish() {
+    local path=$1
+    shift
+    ip netns exec "$bridge_ns" curl -sS --max-time 10 --cacert "$RUN/bmc/cert.pem" -u "admin:$(cat "$RUN/bmc/bmc-password")" \
+        "$@" "https://$bmc_ip:$bmc_port$path"
+}
+# power_state NAME: On or Off, as NAME's BMC reports it.
+power_state() { redfish "/redfish/v1/Systems/$(bmc_system "$1")" | jq -r .PowerState; }
+# masakari GET-PATH: one read of the Masakari API, from the bridge's namespace.
+masakari() { ip netns exec "$bridge_ns" curl -sSf --max-time 10 -H 'X-Auth-Token: admin:admin' "http://$bmc_ip:$masakari_port$1"; }
+# masakari_state: {"notifications": [... each with its host's `hostname`], "hosts": [{name, uuid, on_maintenance}]}
+# (a notification names its host by UUID only).
+masakari_state() {
+    local notes segment hosts
+    notes=$(masakari /v1/notifications) || return 1
+    segment=$(masakari /v1/segments | jq -r '.segments[0].uuid') || return 1
+    hosts=$(masakari "/v1/segments/$segment/hosts") || return 1
+    jq -n --argjson n "$notes" --argjson h "$hosts" '{
+        notifications: [$n.notifications[] | . as $note | . + {hostname: ([$h.hosts[] | select(.uuid == $note.source_host_uuid) | .name][0])}],
+        hosts: [$h.hosts[] | {name, uuid, on_maintenance}]}'
+}
+
+# power_cut NAME / power_restore NAME: what the power watcher (scripts/chaos/power-watcher.py)
+# does when NAME's BMC reports Off / On: everything in the node's namespace dies / the agent
+# and its recorder start again.
+power_cut() {
+    kill_in_namespace "$(node_ns "$1")"
+    echo "killed every process in $(node_ns "$1")"
+}
+power_restore() {
+    if agent_pid "$1" >/dev/null; then echo "agent already running"; return 0; fi
+    start_agent "$1"
+    start_recorder "$1"
+    echo "agent started (pid $(agent_pid "$1"))"
 }
 
 # Process faults (skew, starve): their cgroups and the restart hook above.

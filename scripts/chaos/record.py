@@ -10,6 +10,8 @@ events.ndjson, one JSON object per line:
     {"t_ms": 1764588000123, "observer": "n1", "kind": "member-status",
      "member": "n3", "status": "failed", "source": "vigil"}
 
+(an HA step: `"kind": "ha", "member": "n3", "phase": "fenced", "detail": "term 2, leader n1: ..."`)
+
 t_ms is the agent's own event time for Vigil (its RFC 3339 `time`, milliseconds) and the
 receive time for serf (serf's log lines carry whole seconds only; the lines serf replays
 to a monitor that connects late keep their logged second, plus 500 ms, and
@@ -49,6 +51,9 @@ def vigil_event(line):
     if event.get("event") == "member-status":
         out["status"] = event.get("to")
         out["from"] = event.get("from")
+    elif event.get("event") == "ha":
+        # An HA step about `member`: its phase; the detail says "term T, leader L: ...".
+        out["phase"] = event.get("to")
     if event.get("detail"):
         out["detail"] = event["detail"]
     return t, out

@@ -20,6 +20,38 @@ scripts/chaos.sh next to the scenario itself:
                              brings NODE back from `failed` to alive or suspect
     unaffected-except NODE   no node other than NODE saw any member other than NODE leave
                              `alive` (suspect, failed or left) during the scenario
+    silent-after-fault NODE  NODE's own event stream holds nothing from 1 s after its first
+                             fault to the end (a paused node was never resumed)
+
+With HA (Vigil without --no-ha), from the HA records — every running node's final
+`vigil history --format json` (nodes/*/history.json, with the node's life) together with
+every `ha` event in the recorded streams (which also hold what a node that died later saw)
+— the power watcher's power.ndjson (when each BMC really went Off/On) and Masakari's
+notifications (masakari.json):
+
+    fenced-once NODE         exactly one life of NODE was recorded `fenced`, and its BMC went
+                             Off exactly once (the watcher saw it)
+    fenced-at-most-once NODE at most one life fenced, at most one power-off
+    never-fenced NODE        no fence ordered for NODE (no `fencing`/`fenced` record) and its
+                             BMC never went Off
+    no-fences                no fence ordered for anyone and no BMC went Off
+    bmc-stayed-on NODE       NODE's BMC never went Off (whatever was ordered)
+    fences-only-by NODE,...  every fence step (`fencing`, `fenced`) was signed by one of these
+    fence-resumed NODE       NODE's fence was confirmed under a later term, by another leader,
+                             than the one that first ordered it (a new leader finished it)
+    fenced-after-approval NODE
+                             NODE was held by the brake (`awaiting-approval`), an operator
+                             approved it, and no fence of NODE was ordered before the approval
+    recovered-once NODE      Masakari holds exactly one notification for host NODE, a
+                             `recovered` record exists, and the recovery was ordered only after
+                             the fence was confirmed (first `recovering` not before first `fenced`)
+    no-recovery NODE         no Masakari notification for NODE, no `recovering`/`recovered` record
+    event-seen KIND NODE     some node's event stream holds an event KIND about NODE; KIND is a
+                             `vigil monitor` event (`declared-failed`, ...) or `ha:PHASE`
+    log-critical PHASE NODE  some agent logged `ha.changed` at critical for NODE in PHASE
+                             (what an operator's log alerting sees)
+    operator-sees PHASE NODE some running node's final `vigil fence status` lists NODE in PHASE
+                             and exits 3 (waiting for an operator), and its history has PHASE
 
 and the process-fault checks (no-failures, no-false-suspicions, left-seen, clock-skewed,
 throttled, log-says, log-warns, old-key-kept-out, key-rotated) listed in report_proc.py.
@@ -194,6 +226,33 @@ def main():
             + ")",
         }
 
+    ha = load_ha(run, names, events, scenario) if scenario.get("ha") else None
+    if ha:
+        # Per faulted node that HA acted on: ms from its first fault to the earliest sighting
+        # of each step anywhere (histories and streams), and to its BMC going Off.
+        timeline = {}
+        for n in sorted(faulted):
+            t0 = first_fault.get(n)
+            if t0 is None:
+                continue
+            row = {}
+            for phase in ("awaiting-approval", "approved", "fencing", "fence-failed", "fenced", "recovering", "recovered"):
+                times = [r["t_ms"] for r in ha["steps"] + ha["seen"] if r["node"] == n and r["phase"] == phase
+                         and r["t_ms"] is not None and r["t_ms"] >= t0]
+                if times:
+                    row[phase] = min(times) - t0
+            offs = [p["t_ms"] for p in ha["power"] if p["node"] == n and p["state"] == "Off" and p["t_ms"] >= t0]
+            if offs:
+                row["bmc_off"] = min(offs) - t0
+            failed_at = [t for t in failed_seen(n, t0).values()]
+            if failed_at:
+                row["failed"] = min(failed_at) - t0
+            if row:
+                timeline[n] = row
+        ha["summary"]["timeline_ms"] = timeline
+        ha["summary"]["timeline_what"] = ("ms from the node's first fault to the earliest sighting of each step "
+                                          "(failed: first observer; bmc_off: the power watcher)")
+
     # Checks: the scenario's expectation.
     results = []
     for check in scenario["checks"]:
@@ -236,6 +295,18 @@ def main():
             ok = not hits
             msg = f"no node other than {arg} saw another member leave alive" if ok else \
                 f"{len(hits)} status changes away from alive of members other than {arg}: " + ", ".join(hits[:10])
+        elif kind == "silent-after-fault":
+            t0 = first_fault.get(arg)
+            late = [e for e in events.get(arg, []) if t0 is not None and t0 + 1000 <= e["t_ms"] <= end]
+            ok = t0 is not None and not late
+            msg = (f"{arg} was never faulted" if t0 is None else
+                   f"{arg} said nothing from 1 s after its fault to the end" if ok else
+                   f"{arg} still produced {len(late)} event(s) after its fault, first at {iso(late[0]['t_ms'])}: "
+                   f"{late[0].get('kind')} {late[0].get('member', '')} {late[0].get('status', late[0].get('phase', ''))}")
+        elif ha is None and kind in HA_CHECKS:
+            ok, msg = False, f"`{check}` needs HA, and this cluster ran without it"
+        elif kind in HA_CHECKS:
+            ok, msg = ha_check(ha, kind, words[1:], run, names)
         else:
             ok, msg = report_proc.check(words, run, names, faults, in_window, events, faulted, start, iso) or \
                 (False, f"unknown check `{check}`")
@@ -290,9 +361,9 @@ def main():
         "faulted": sorted(faulted),
         "suspicions": suspicions,
         "health_changes": health_changes,
-        "fences": [],
-        "recoveries": [],
-        "ha": "not configured",
+        "fences": ha["fences"] if ha else [],
+        "recoveries": ha["recoveries"] if ha else [],
+        "ha": ha["summary"] if ha else "not configured",
         "bytes_per_node_per_s": traffic,
         "faults": [{"time": iso(f["t_ms"]), "rel_ms": f["t_ms"] - start, "fault": f["fault"], "nodes": f["nodes"],
                     "detail": f["detail"]} for f in faults],
@@ -306,7 +377,7 @@ def main():
     with open(os.path.join(run, "report.json"), "w") as f:
         json.dump(report, f, indent=2, sort_keys=False)
         f.write("\n")
-    write_html(run, report, names, status_events, start, end, faults)
+    write_html(run, report, names, status_events, start, end, faults, ha)
 
     for r in results:
         print(f"  {'ok  ' if r['passed'] else 'FAIL'} {r['check']}: {r['detail']}")
@@ -315,10 +386,277 @@ def main():
               + (f", undetected: {', '.join(detection['undetected'])}" if detection['undetected'] else "") + ")")
     print(f"  false_failures {false_failures or 'none'}; suspicions (observer, member) {sum(suspicions.values())};"
           f" bytes/node/s mean {traffic['mean']} max {traffic['max']}")
+    if ha:
+        print("  fences " + (", ".join(f"{f['node']} (life {f['life']}, term {f['term']}, by {f['leader']})" for f in ha["fences"]) or "none")
+              + "; recoveries " + (", ".join(f"{r['node']} ({r['source']})" for r in ha["recoveries"]) or "none")
+              + "; BMC power-offs " + (", ".join(p["node"] for p in ha["power"] if p["state"] == "Off") or "none"))
+        for n, row in ha["summary"]["timeline_ms"].items():
+            print(f"  timeline {n} (ms after its fault): " + ", ".join(f"{k} {v}" for k, v in sorted(row.items(), key=lambda kv: kv[1])))
     return 0 if passed else 1
 
 
-def write_html(run, report, names, status_events, start, end, faults):
+HA_CHECKS = {"bmc-stayed-on", "fence-resumed", "fenced-once", "fenced-at-most-once", "never-fenced", "no-fences", "fences-only-by", "fenced-after-approval",
+             "recovered-once", "no-recovery", "event-seen", "log-critical", "operator-sees"}
+FENCE_PHASES = ("fencing", "fenced")
+
+
+def parse_detail(detail):
+    """(term, leader) from an `ha` event's detail, "term T, leader L: ..."."""
+    try:
+        head = detail.split(":", 1)[0]
+        term_part, leader_part = head.split(", ", 1)
+        return int(term_part.split()[1]), leader_part.split()[1]
+    except (IndexError, ValueError, AttributeError):
+        return None, None
+
+
+def to_ms(stamp):
+    try:
+        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
+    except (ValueError, AttributeError):
+        return None
+
+
+def load_ha(run, names, events, scenario):
+    """Every HA step any node recorded or saw, the BMCs' real power changes and Masakari's
+    notifications; the report's `fences`, `recoveries` and `ha` come from these."""
+    records = {}  # (node, life, term, sequence, phase) -> row, from the histories
+    for n in names:
+        path = os.path.join(run, "nodes", n, "history.json")
+        if not os.path.exists(path):
+            continue
+        try:
+            with open(path) as f:
+                rows = json.load(f).get("history", [])
+        except ValueError:
+            continue
+        for r in rows:
+            key = (r["node"], r["life"], r["term"], r["sequence"], r["phase"])
+            t = to_ms(r.get("time"))
+            old = records.get(key)
+            if old is None or (t is not None and t < old["t_ms"]):
+                records[key] = {"node": r["node"], "life": r["life"], "term": r["term"], "sequence": r["sequence"],
+                                "phase": r["phase"], "leader": r["leader"], "detail": r.get("detail", ""), "t_ms": t,
+                                "seen_on": n}
+    steps = list(records.values())
+    # The event streams: steps seen by nodes that may be dead now (the life is not in an event).
+    seen = []
+    for n in names:
+        for e in events[n]:
+            if e.get("kind") == "ha" and e.get("member"):
+                term, leader = parse_detail(e.get("detail", ""))
+                seen.append({"node": e["member"], "phase": e.get("phase"), "term": term, "leader": leader,
+                             "detail": e.get("detail", ""), "t_ms": e["t_ms"], "seen_on": n})
+    power = load_lines(os.path.join(run, "power.ndjson"))
+    masakari = {}
+    path = os.path.join(run, "masakari.json")
+    if os.path.exists(path):
+        try:
+            with open(path) as f:
+                masakari = json.load(f)
+        except ValueError:
+            masakari = {}
+    notes = masakari.get("notifications", [])
+    status = {}
+    for n in names:
+        path = os.path.join(run, "nodes", n, "fence-status.json")
+        if os.path.exists(path):
+            try:
+                with open(path) as f:
+                    status[n] = json.load(f)
+            except ValueError:
+                pass
+
+    # Fences: one per (node, life, term) confirmed `fenced`; from the histories, and from
+    # the streams for a confirmation no running node journaled.
+    fences, confirmed = [], set()
+    for r in sorted((r for r in steps if r["phase"] == "fenced"), key=lambda r: r["t_ms"] or 0):
+        if (r["node"], r["life"], r["term"]) in confirmed:
+            continue
+        confirmed.add((r["node"], r["life"], r["term"]))
+        fences.append({"node": r["node"], "life": r["life"], "term": r["term"], "leader": r["leader"],
+                       "time": iso(r["t_ms"]) if r["t_ms"] else None, "detail": r["detail"], "source": "history"})
+    for e in sorted((e for e in seen if e["phase"] == "fenced"), key=lambda e: e["t_ms"]):
+        if any(f["node"] == e["node"] and f["term"] == e["term"] for f in fences):
+            continue
+        fences.append({"node": e["node"], "life": None, "term": e["term"], "leader": e["leader"], "time": iso(e["t_ms"]),
+                       "detail": e["detail"], "source": f"events of {e['seen_on']}"})
+    # Recoveries: one per Masakari notification, with the `recovered` record that names it
+    # (its detail holds the notification's UUID); a `recovered` record naming no notification
+    # Masakari holds is listed on its own (source history).
+    recoveries, matched = [], set()
+    recovered_rows = sorted((r for r in steps if r["phase"] == "recovered"), key=lambda r: r["t_ms"] or 0)
+    for note in notes:
+        uuid = note.get("notification_uuid") or "-"
+        row = next((r for r in recovered_rows if uuid in r["detail"]), None)
+        entry = {"node": note.get("hostname"), "source": "masakari", "notification": uuid, "status": note.get("status"),
+                 "generated_time": note.get("generated_time"), "type": note.get("type")}
+        if row:
+            matched.add(id(row))
+            entry.update({"life": row["life"], "term": row["term"], "leader": row["leader"],
+                          "recorded": iso(row["t_ms"]) if row["t_ms"] else None})
+        recoveries.append(entry)
+    seen_lives = set()
+    for r in recovered_rows:
+        if id(r) in matched or (r["node"], r["life"]) in seen_lives:
+            continue
+        seen_lives.add((r["node"], r["life"]))
+        if any(x.get("node") == r["node"] and x.get("life") == r["life"] for x in recoveries):
+            continue
+        recoveries.append({"node": r["node"], "source": "history", "life": r["life"], "term": r["term"],
+                           "leader": r["leader"], "recorded": iso(r["t_ms"]) if r["t_ms"] else None, "detail": r["detail"]})
+    leaders = sorted({(e.get("detail"), e.get("member")) for n in names for e in events[n] if e.get("kind") == "leader"
+                      and e.get("member")}, key=lambda x: str(x))
+    summary = {
+        "configured": True,
+        "what": "fences: every (node, life, term) recorded `fenced`; recoveries: Masakari's notifications and the "
+                "`recovered` records; power: when the watcher saw each BMC go Off/On",
+        "fenced_nodes": sorted({f["node"] for f in fences}),
+        "recovered_nodes": sorted({r["node"] for r in recoveries if r["source"] == "masakari" and r["node"]}),
+        "brake_held": sorted({r["node"] for r in steps + seen if r["phase"] == "awaiting-approval"}),
+        "fence_failed": sorted({r["node"] for r in steps + seen if r["phase"] == "fence-failed"}),
+        "fence_orders": sorted({(r["node"], r["term"]) for r in steps + seen if r["phase"] == "fencing"
+                                and r["term"] is not None}),
+        "leaders": [{"term": d, "leader": m} for d, m in leaders],
+        "power": [{"time": iso(p["t_ms"]), "node": p["node"], "state": p["state"], "detail": p.get("detail")} for p in power],
+        "masakari_notifications": len(notes),
+        "fence_status_exit": {n: s.get("exit") for n, s in status.items()},
+    }
+    summary["fence_orders"] = [{"node": n, "term": t} for n, t in summary["fence_orders"]]
+    return {"steps": steps, "seen": seen, "power": power, "notes": notes, "status": status, "fences": fences,
+            "recoveries": recoveries, "summary": summary}
+
+
+def ha_check(ha, kind, args, run, names):
+    steps, seen = ha["steps"], ha["seen"]
+    node = args[0] if args else None
+
+    def about(n, phases):
+        return [r for r in steps + seen if r["node"] == n and r["phase"] in phases]
+
+    def offs(n=None):
+        return [p for p in ha["power"] if p["state"] == "Off" and (n is None or p["node"] == n)]
+
+    def earliest(rows):
+        times = [r["t_ms"] for r in rows if r["t_ms"] is not None]
+        return min(times) if times else None
+
+    if kind in ("fenced-once", "fenced-at-most-once"):
+        lives = sorted({r["life"] for r in steps if r["node"] == node and r["phase"] == "fenced"})
+        terms = sorted({r["term"] for r in about(node, ("fenced",))})
+        if not lives and terms:
+            lives = ["? (seen in events only)"]
+        off = offs(node)
+        if kind == "fenced-once":
+            ok = len(lives) == 1 and len(off) == 1
+        else:
+            ok = len(lives) <= 1 and len(off) <= 1
+        msg = (f"{node}: {len(lives)} life fenced (lives {lives}, confirmed under terms {terms}), "
+               f"its BMC went Off {len(off)} time(s)")
+        return ok, msg
+    if kind == "never-fenced":
+        rows = about(node, FENCE_PHASES)
+        off = offs(node)
+        ok = not rows and not off
+        return ok, (f"{node}: no fence ordered, BMC never Off" if ok else
+                    f"{node}: {len(rows)} fence step(s) (terms {sorted({r['term'] for r in rows}, key=str)}), BMC Off {len(off)} time(s)")
+    if kind == "no-fences":
+        rows = [r for r in steps + seen if r["phase"] in FENCE_PHASES]
+        off = offs()
+        ok = not rows and not off
+        return ok, ("no fence ordered, no BMC went Off" if ok else
+                    f"fence steps for {sorted({r['node'] for r in rows})}; BMC Off: {sorted({p['node'] for p in off})}")
+    if kind == "bmc-stayed-on":
+        off = offs(node)
+        return not off, (f"{node}: BMC never went Off" if not off else f"{node}: BMC went Off at {iso(off[0]['t_ms'])}")
+    if kind == "fences-only-by":
+        allowed = set(node.replace(",", " ").split()) if node else set()
+        bad = sorted({(r["node"], r["leader"]) for r in steps + seen if r["phase"] in FENCE_PHASES
+                      and r["leader"] not in allowed}, key=str)
+        return not bad, (f"every fence step signed by one of {sorted(allowed)}" if not bad else
+                         "fence steps signed by others: " + ", ".join(f"{n} by {l}" for n, l in bad))
+    if kind == "fence-resumed":
+        orders = sorted((r for r in about(node, ("fencing",)) if r["term"] is not None), key=lambda r: (r["t_ms"] or 0))
+        done = [r for r in about(node, ("fenced",)) if r["term"] is not None]
+        if not orders or not done:
+            return False, f"{node}: {len(orders)} fence order(s), {len(done)} confirmation(s)"
+        first = orders[0]
+        ok = all(r["term"] > first["term"] and r["leader"] != first["leader"] for r in done)
+        return ok, (f"{node}: first ordered under term {first['term']} by {first['leader']}, confirmed under term(s) "
+                    f"{sorted({r['term'] for r in done})} by {sorted({r['leader'] for r in done})}")
+    if kind == "fenced-after-approval":
+        held = about(node, ("awaiting-approval",))
+        approved = earliest(about(node, ("approved",)))
+        fenced_at = earliest(about(node, ("fencing",)))
+        if not held:
+            return False, f"{node} was never held by the brake (no awaiting-approval record)"
+        if approved is None:
+            return False, f"{node} was held by the brake but no approval is recorded"
+        if fenced_at is None:
+            return False, f"{node} was approved at {iso(approved)} but no fence was ordered"
+        ok = fenced_at >= approved
+        return ok, (f"{node}: held from {iso(earliest(held))}, approved {iso(approved)}, first fence ordered {iso(fenced_at)}"
+                    + ("" if ok else " — BEFORE the approval"))
+    if kind == "recovered-once":
+        notes = [n for n in ha["notes"] if n.get("hostname") == node]
+        recovered = about(node, ("recovered",))
+        first_recovering, first_fenced = earliest(about(node, ("recovering",))), earliest(about(node, ("fenced",)))
+        ordered = first_recovering is not None and first_fenced is not None and first_recovering >= first_fenced
+        ok = len(notes) == 1 and bool(recovered) and ordered
+        return ok, (f"{node}: {len(notes)} Masakari notification(s), {'a' if recovered else 'no'} `recovered` record, "
+                    f"recovery ordered {'after' if ordered else 'NOT after'} the fence was confirmed "
+                    f"(fenced {iso(first_fenced) if first_fenced else '-'}, recovering {iso(first_recovering) if first_recovering else '-'})")
+    if kind == "no-recovery":
+        notes = [n for n in ha["notes"] if n.get("hostname") == node]
+        rows = about(node, ("recovering", "recovered"))
+        ok = not notes and not rows
+        return ok, (f"{node}: no Masakari notification, no recovery step" if ok else
+                    f"{node}: {len(notes)} Masakari notification(s), {len(rows)} recovery step(s)")
+    if kind == "event-seen":
+        what = args[0] if args else ""
+        target = args[1] if len(args) > 1 else None
+        if what.startswith("ha:"):
+            hits = [e for e in seen if e["phase"] == what[3:] and (target is None or e["node"] == target)]
+            by = sorted({e["seen_on"] for e in hits})
+        else:
+            hits, by = [], set()
+            for n in names:
+                for e in load_lines(os.path.join(run, "nodes", n, "events.ndjson")):
+                    if e.get("kind") == what and (target is None or e.get("member") == target):
+                        hits.append(e)
+                        by.add(n)
+            by = sorted(by)
+        return bool(hits), (f"`{what}` about {target} seen by {', '.join(by)}" if hits else f"no `{what}` event about {target}")
+    if kind == "log-critical":
+        phase, target = args[0], args[1]
+        found = []
+        for n in names:
+            path = os.path.join(run, "nodes", n, "agent.log")
+            if not os.path.exists(path):
+                continue
+            with open(path, errors="replace") as f:
+                for line in f:
+                    if " critical " in line and "ha.changed" in line and f"ha.phase={phase} " in line \
+                            and f"peer.name={target} " in line:
+                        found.append(n)
+                        break
+        return bool(found), (f"critical `ha.changed` {phase} for {target} logged by {', '.join(found)}" if found else
+                             f"no agent logged `ha.changed` {phase} for {target} at critical")
+    if kind == "operator-sees":
+        phase, target = args[0], args[1]
+        shown = []
+        for n, st in ha["status"].items():
+            rows = [r for r in st.get("nodes", []) if r.get("name") == target and r.get("phase") == phase]
+            if rows and st.get("exit") == 3 and any(r["seen_on"] == n and r["node"] == target and r["phase"] == phase
+                                                    for r in steps):
+                shown.append(n)
+        return bool(shown), (f"`vigil fence status` (exit 3) and `vigil history` on {', '.join(shown)} show {target} {phase}"
+                             if shown else f"no running node's `vigil fence status` showed {target} {phase} with exit 3 "
+                             f"and in its history")
+    return False, f"unknown HA check `{kind}`"
+
+
+def write_html(run, report, names, status_events, start, end, faults, ha=None):
     """A self-contained page: one row per node, one stripe per peer, coloured by what that
     node believed about the peer; fault times as vertical lines; nothing fetched."""
     left, top, width, stripe, gap = 70, 60, 900, 9, 12
@@ -338,6 +676,12 @@ def write_html(run, report, names, status_events, start, end, faults):
             elif f["fault"] in ("restart", "resume") and n in opened:
                 a, what = opened.pop(n)
                 own[n].append((a, f["t_ms"], what))
+    for p in (ha["power"] if ha else []):
+        if p["state"] == "Off" and p["node"] in own:
+            opened.setdefault(p["node"], (p["t_ms"], "powered off"))
+        elif p["state"] == "On" and p["node"] in opened:
+            a, what = opened.pop(p["node"])
+            own[p["node"]].append((a, p["t_ms"], what))
     for n, (a, what) in opened.items():
         own[n].append((a, end, what))
     rows = []
@@ -377,6 +721,13 @@ def write_html(run, report, names, status_events, start, end, faults):
         marks.append(f'<line x1="{fx:.1f}" y1="{top - 8}" x2="{fx:.1f}" y2="{y}" stroke="#222" stroke-dasharray="3,3"/>')
         marks.append(f'<text x="{fx + 2:.1f}" y="{top - 12 - (i % 3) * 11}" font-size="10">'
                      f'{html.escape(f["fault"])} {html.escape(f["nodes"])} (+{(f["t_ms"] - start) / 1000:.1f}s)</text>')
+    for f in report["fences"]:
+        t = to_ms(f["time"]) if f.get("time") else None
+        if t is None or not (start <= t <= end):
+            continue
+        fx = x(t)
+        marks.append(f'<line x1="{fx:.1f}" y1="{top - 8}" x2="{fx:.1f}" y2="{y}" stroke="#b71c1c" stroke-width="2">'
+                     f'<title>{html.escape(f["node"])} fenced (term {f["term"]}, by {html.escape(str(f["leader"]))})</title></line>')
     ticks = []
     step = max(1, round(span / 1000 / 10))
     for s in range(0, int(span / 1000) + 1, step):
@@ -396,7 +747,12 @@ def write_html(run, report, names, status_events, start, end, faults):
         f"expectation: {html.escape(report['expectation'])}",
         f"result: <b>{'passed' if report['passed'] else 'FAILED'}</b>",
         f"detection: p50 {d['p50']} ms, max {d['max']} ms" if d else "detection: not measured in this scenario",
-        f"false failures: {', '.join(report['false_failures']) or 'none'}; fences/recoveries: HA {report['ha']}",
+        f"false failures: {', '.join(report['false_failures']) or 'none'}; " + (
+            "fences: " + (", ".join(f"{html.escape(f['node'])} (term {f['term']}, by {html.escape(str(f['leader']))})"
+                                     for f in report["fences"]) or "none")
+            + "; recoveries (Masakari): " + (", ".join(html.escape(str(r["node"])) for r in report["recoveries"]
+                                                       if r["source"] == "masakari") or "none")
+            if isinstance(report["ha"], dict) else f"fences/recoveries: HA {report['ha']}"),
         f"bytes per node per second (sent, unfaulted nodes): mean {report['bytes_per_node_per_s']['mean']}, "
         f"max {report['bytes_per_node_per_s']['max']}",
     ]
@@ -404,7 +760,7 @@ def write_html(run, report, names, status_events, start, end, faults):
             + html.escape(report["scenario"]) + "</title></head><body style='font-family:sans-serif'>"
             + "".join(f"<p style='margin:4px 0'>{s}</p>" for s in summary)
             + f"<ul>{checks}</ul><p>Each row is one node; each stripe is what that node believed about one peer "
-            f"(named on the right), over the scenario's time; a row is shaded while that node was itself killed or paused. {legend}</p>" + svg + "</body></html>\n")
+            f"(named on the right), over the scenario's time; a row is shaded while that node was itself killed, paused or powered off; a solid red line is a fence confirmed. {legend}</p>" + svg + "</body></html>\n")
     with open(os.path.join(run, "report.html"), "w") as f:
         f.write(page)
 

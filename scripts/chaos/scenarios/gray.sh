@@ -8,6 +8,7 @@
 # suspicions within 2 min is voted on at once: README "How a failure is decided", 8). No
 # other node is affected: nobody but the gray node sees any other member leave `alive`,
 # and nobody is marked failed but the gray node.
+no_ha_scenarios+=(gray)  # detection behaviour: a fence would power the node off mid-scenario (crash-one and pause-long cover the fence)
 scenario_gray() {
     local victim seconds dropped
     pick 1

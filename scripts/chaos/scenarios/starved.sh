@@ -12,6 +12,7 @@
 # failed for its life, so 10 s after the cap is lifted the scenario restarts it if a
 # healthy node still holds it failed (the fence's power cycle, until HA runs in these
 # scripts). Serf is run the same way, without the restart.
+no_ha_scenarios+=(starved)  # it restarts the node it faulted itself: no fence to race with
 scenario_starved() { starved_run 5 120 100; }
 
 # starved_run PERCENT SECONDS PERIOD_MS: the starved scenarios' common part.
