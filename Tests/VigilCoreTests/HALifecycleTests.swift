@@ -110,6 +110,35 @@ struct HALifecycleTests {
         #expect(network.fenceOrders.count == 3, "each fenced once: \(network.fenceOrders.map(\.order.node))")
     }
 
+    /// A hold sticks for that life: once the approved ones are fenced, the brake eases
+    /// (one failure alone never trips it), but the node it held still waits for an
+    /// operator — failures that come in a row must not slip through one at a time.
+    @Test func aNodeTheBrakeHeldStaysHeldWhenTheBrakeEases() throws {
+        var network = MiniNetwork(names: self.names, configuration: Self.configuration)
+        network.run(until: .zero + .seconds(10))
+        let leader = try #require(self.leader(network))
+        let crashed = Array(self.names.filter { $0 != leader }.suffix(3))
+        for name in crashed { network.down.insert(name) }
+        network.run(until: network.now + .seconds(15))
+        try #require(crashed.allSatisfy { self.phase(of: $0, at: leader, network) == .awaitingApproval })
+        let follower = self.names.first { $0 != leader && !crashed.contains($0) }!
+        let approved = network.nodes[follower]!.command(.approve(Array(crashed.prefix(2))), now: network.now)
+        network.carry(approved.directives, from: follower)
+        network.run(until: network.now + .seconds(3))
+        #expect(network.fenceOrders.map(\.order.node).sorted() == Array(crashed.prefix(2)))
+        for index in network.fenceOrders.indices { network.completeFence(index, confirmed: true) }
+        network.run(until: network.now + .seconds(20))
+        #expect(!network.nodes[leader]!.brakeEngaged(), "two of three fenced: one failure alone does not brake")
+        #expect(network.fenceOrders.count == 2, "fenced without approval: \(network.fenceOrders.map(\.order.node))")
+        #expect(self.phase(of: crashed[2], at: leader, network) == .awaitingApproval)
+        // Its approval alone lets it go.
+        let last = network.nodes[follower]!.command(.approve([crashed[2]]), now: network.now)
+        #expect(last.outcomes.map(\.done) == [true])
+        network.carry(last.directives, from: follower)
+        network.run(until: network.now + .seconds(3))
+        #expect(network.fenceOrders.map(\.order.node).last == crashed[2])
+    }
+
     @Test func approvingANodeTheBrakeDoesNotHoldIsRefusedAndRecordsNothing() {
         var (network, leader, crashed) = self.clusterWithACertifiedCrash()
         let follower = self.names.first { $0 != leader && $0 != crashed }!

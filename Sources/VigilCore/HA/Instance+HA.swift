@@ -49,16 +49,19 @@ extension Instance {
             let retryDue = self.now >= (self.haRetryAt[member.name] ?? .zero)
             let attempts = Int(record?.attempts ?? 0)
             switch record?.phase {
-            case nil, .awaitingApproval:
+            case nil:
                 if brake {
-                    if record?.phase != .awaitingApproval {
-                        self.recordHA(
-                            member.name, life: life, phase: .awaitingApproval, attempts: 0,
-                            detail: "brake: \(self.brakeReason() ?? "engaged"); approve with `vigil fence approve`")
-                    }
+                    self.recordHA(
+                        member.name, life: life, phase: .awaitingApproval, attempts: 0,
+                        detail: "brake: \(self.brakeReason() ?? "engaged"); approve with `vigil fence approve`")
                     continue
                 }
                 if mayFence { self.startFence(member, life: life, attempts: 1) }
+            case .awaitingApproval:
+                // A hold sticks for this life, even once the brake eases (the others
+                // fenced, one failure alone): only an operator's approval lets it go,
+                // so failures that come in a row do not slip through one at a time.
+                continue
             case .approved:
                 if mayFence { self.startFence(member, life: life, attempts: 1) }
             case .fencing:
