@@ -93,6 +93,10 @@ struct MiniNetwork {
     var down: Set<String> = []
     /// A partition: packets cross only between nodes with the same side (default 0).
     var side: [String: Int] = [:]
+    /// Gray failure: a node named here receives only every Nth packet sent to it
+    /// (what it sends all arrives); counted per node, so it is deterministic.
+    var receivesOneIn: [String: Int] = [:]
+    var receivedCount: [String: Int] = [:]
     /// Fences and recoveries the nodes ordered, in order (tests complete them by hand).
     var fenceOrders: [(at: Instant, by: String, order: FenceOrder)] = []
     var recoveryOrders: [(at: Instant, by: String, order: RecoveryOrder)] = []
@@ -155,6 +159,10 @@ struct MiniNetwork {
                 guard !self.down.contains(item.to), let senderName = self.byAddress[item.from],
                     !self.down.contains(senderName), self.side[senderName, default: 0] == self.side[item.to, default: 0]
                 else { continue }
+                if let n = self.receivesOneIn[item.to] {
+                    self.receivedCount[item.to, default: 0] += 1
+                    guard self.receivedCount[item.to]! % n == 0 else { continue }
+                }
                 let out = self.nodes[item.to]!.receive(item.packet, from: item.from, now: self.now)
                 self.carry(out, from: item.to)
             } else if let name = self.wakes.filter({ !self.down.contains($0.key) && $0.value == nextWake }).map(\.key).min() {

@@ -158,6 +158,7 @@ extension Instance {
         }
         if self.watches[probe.target] != nil {
             self.watches[probe.target]!.lastRoundFailed = true
+            self.watches[probe.target]!.lastFailedRoundAt = self.now
         }
     }
 

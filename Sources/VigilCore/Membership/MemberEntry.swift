@@ -40,6 +40,9 @@ struct SubjectWatch: Sendable {
     var lastRoundFailed = false
     /// Whether this observer suspects the subject from its own probes.
     var suspects = false
+    /// When a probe round of the subject (direct and indirect) last failed; kept
+    /// through refutations, unlike `lastRoundFailed`, for the flap rule.
+    var lastFailedRoundAt: Instant?
     /// The incarnation this observer has voted against, if any.
     var votedIncarnation: UInt64?
 }

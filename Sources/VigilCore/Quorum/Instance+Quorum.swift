@@ -10,7 +10,10 @@ extension Instance {
             guard var watch = self.watches[name], let entry = self.entries[name], entry.member.status.isLive else {
                 continue
             }
-            if !watch.suspects, !self.isolated, watch.lastRoundFailed,
+            // An observer too unhealthy to vote (Lifeguard) does not raise suspicions
+            // either: a node losing most of its own packets would otherwise get
+            // healthy members suspected everywhere, if only until they refute.
+            if !watch.suspects, !self.isolated, watch.lastRoundFailed, self.healthyEnoughToVote,
                 watch.detector.phi(at: self.now) >= threshold
             {
                 watch.suspects = true
@@ -19,11 +22,17 @@ extension Instance {
                 self.applySuspicion(
                     Suspicion(subject: name, incarnation: entry.member.incarnation, observer: self.me.name))
             }
-            if watch.suspects, watch.votedIncarnation != entry.member.incarnation, self.mayVote(),
+            guard watch.votedIncarnation != entry.member.incarnation, self.mayVote(),
                 let current = self.entries[name], current.member.status == .suspect,
-                let timer = current.suspicion,
-                timer.isExpired(at: self.now) || self.isFlapping(current)
-            {
+                let timer = current.suspicion
+            else { continue }
+            if watch.suspects && timer.isExpired(at: self.now) {
+                self.castVote(on: name, incarnation: current.member.incarnation)
+            } else if self.isFlapping(current), watch.suspects || self.failedRecently(watch) {
+                // A flapping member is voted on as soon as it is suspected, by every
+                // observer whose own rounds of it failed within the flap window: with
+                // loss on one side only, few observers suspect it at the same instant
+                // before its next refutation, and it would flap for ever (chaos `gray`).
                 self.castVote(on: name, incarnation: current.member.incarnation)
             }
         }
@@ -33,11 +42,23 @@ extension Instance {
     /// most of the cluster (it is likely the one cut off).
     mutating func mayVote() -> Bool {
         guard !self.isolated, self.ownCertificate == nil, !self.hasLeft,
-            self.health.score <= self.configuration.lifeguard.voteHealthLimit
+            self.healthyEnoughToVote
         else { return false }
         let live = self.liveOthers.count
         guard live > 0 else { return false }
         return Double(self.suspects.count) <= self.configuration.quorum.maxSuspectShareToVote * Double(live)
+    }
+
+    /// Lifeguard's health part of `mayVote`.
+    var healthyEnoughToVote: Bool {
+        self.health.score <= self.configuration.lifeguard.voteHealthLimit
+    }
+
+    /// Whether one of this observer's probe rounds of the subject failed within the
+    /// flap window.
+    func failedRecently(_ watch: SubjectWatch) -> Bool {
+        guard let at = watch.lastFailedRoundAt else { return false }
+        return self.now - at <= self.configuration.quorum.flapWindow
     }
 
     /// The documented rule for gray failures: a member that refuted `flapLimit`
