@@ -2,24 +2,29 @@
 # Runs chaos scenarios for Vigil and for serf on the same topology and prints one
 # Markdown table (the README's comparison comes from it).
 #
-#     bash scripts/compare-serf.sh [--seeds "1 2 3"] [--nodes N] [SCENARIO...]   # default: crash-one, seeds 1 2 3
+#     bash scripts/compare-serf.sh [--seeds "1 2 3"] [--nodes N] [--soak SECONDS] [SCENARIO...]
 #
+# Default: the detection scenarios crash-one, pause-long, partition-minority and loss-10,
+# seeds 1 2 3, 5 nodes, loss-10 soaking 120 s (`--soak`; the scenario's own default is
+# 10 min). Vigil runs with --no-ha (detection only, no BMC emulator or Masakari beside it,
+# like serf). About 35 minutes with the defaults.
 # Each (system, seed) is one scripts/chaos.sh run with its own cluster; the reports stay in
 # chaos-out/compare-<time>/. Detection is pooled over the seeds: p50 and max of every
 # (observer, target) sample; false failures are summed; bytes per node per second is the
 # mean over the runs. A scenario whose expectation fails still counts (its row says so).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-seeds="1 2 3" nodes=5 scenarios=()
+seeds="1 2 3" nodes=5 soak=120 scenarios=()
 while (($# > 0)); do
     case $1 in
     --seeds) (($# >= 2)) || { echo "compare-serf: --seeds needs a list like \"1 2 3\"" >&2; exit 2; }; seeds=$2; shift 2 ;;
     --nodes) (($# >= 2)) || { echo "compare-serf: --nodes needs a number" >&2; exit 2; }; nodes=$2; shift 2 ;;
+    --soak) (($# >= 2)) && [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "compare-serf: --soak needs whole seconds" >&2; exit 2; }; soak=$2; shift 2 ;;
     -*) echo "compare-serf: unknown option \`$1\`" >&2; exit 2 ;;
     *) scenarios+=("$1"); shift ;;
     esac
 done
-((${#scenarios[@]} > 0)) || scenarios=(crash-one)
+((${#scenarios[@]} > 0)) || scenarios=(crash-one pause-long partition-minority loss-10)
 for s in $seeds; do [[ $s =~ ^[0-9]+$ ]] || { echo "compare-serf: seeds must be whole numbers, got \`$s\`" >&2; exit 2; }; done
 for sc in "${scenarios[@]}"; do
     bash "$here/chaos.sh" list | grep -qx "$sc" || { echo "compare-serf: unknown scenario \`$sc\` ($(bash "$here/chaos.sh" list | tr '\n' ' '))" >&2; exit 2; }
@@ -29,11 +34,13 @@ mkdir -p "$out"
 for sc in "${scenarios[@]}"; do
     for system in vigil serf; do
         for seed in $seeds; do
-            bash "$here/chaos.sh" run "$sc" --system "$system" --nodes "$nodes" --seed "$seed" --out "$out/$sc-$system-$seed" >/dev/null 2>&1 || true
+            ha=() && [[ $system == vigil ]] && ha=(--no-ha)
+            VIGIL_CHAOS_DURATION=$soak bash "$here/chaos.sh" run "$sc" --system "$system" "${ha[@]}" --nodes "$nodes" --seed "$seed" \
+                --out "$out/$sc-$system-$seed" >"$out/$sc-$system-$seed.log" 2>&1 || true
         done
     done
 done
-echo "$(date -u +%Y-%m-%d), $nodes nodes, seeds $seeds: bash scripts/compare-serf.sh --seeds \"$seeds\" --nodes $nodes ${scenarios[*]}"
+echo "$(date -u +%Y-%m-%d), $nodes nodes, seeds $seeds, loss-10 soak $soak s: bash scripts/compare-serf.sh --seeds \"$seeds\" --nodes $nodes --soak $soak ${scenarios[*]}"
 echo
 echo "| scenario | system | runs passed | detection p50 | detection max | false failures | bytes/node/s |"
 echo "|---|---|---|---|---|---|---|"

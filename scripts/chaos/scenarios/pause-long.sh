@@ -6,12 +6,27 @@
 # with everything in its namespace, so it never runs again (it is never resumed: no SIGCONT
 # reaches it before the power-off); Masakari gets exactly one notification for it, after the
 # fence; no other node is failed or fenced. Waits at most 45 s for the power-off.
-ha_scenarios+=(pause-long)
+# Without HA (--no-ha, or serf: what scripts/compare-serf.sh runs), the detection part only:
+# every other node marks it failed, nobody else is; the pause is then ended (SIGCONT).
 scenario_pause_long() {
     local victim seconds=60 n pauser
-    need_ha
     pick 1
     victim=$picked
+    if ((!HA)); then
+        expectation="SIGSTOP $victim (no HA): every other node marks it failed; no other node is marked failed"
+        checks=("failed-everywhere $victim" "no-false-failures")
+        faulted=("$victim")
+        detect_targets=("$victim")
+        read -r -a detect_observers <<<"$(except "$victim")"
+        "$here/chaos/pause" "$victim" "$seconds" >"$out/pause.log" 2>&1 &
+        pauser=$!
+        # shellcheck disable=SC2046
+        wait_for 45 seen_by_all failed "$victim" $(except "$victim") || note "not every other node marked $victim failed within 45 s"
+        sleep 5  # a false failure caused by the pause would show here
+        pkill -P "$pauser" sleep 2>/dev/null || true  # chaos/pause resumes it on its way out
+        wait "$pauser" 2>/dev/null || true
+        return 0
+    fi
     expectation="SIGSTOP $victim for $seconds s: every other node marks it failed; it is fenced exactly once, its BMC powers it off (the frozen agent is killed, never resumed) and Masakari gets one notification for it, after the fence; no other node is failed or fenced"
     checks=("failed-everywhere $victim" "no-false-failures" "silent-after-fault $victim" "fenced-once $victim" "recovered-once $victim")
     for n in $(except "$victim"); do checks+=("never-fenced $n"); done
