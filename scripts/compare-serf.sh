@@ -26,8 +26,9 @@ while (($# > 0)); do
 done
 ((${#scenarios[@]} > 0)) || scenarios=(crash-one pause-long partition-minority loss-10)
 for s in $seeds; do [[ $s =~ ^[0-9]+$ ]] || { echo "compare-serf: seeds must be whole numbers, got \`$s\`" >&2; exit 2; }; done
+known=$(bash "$here/chaos.sh" list)  # not piped into grep -q: pipefail would see the list cut short
 for sc in "${scenarios[@]}"; do
-    bash "$here/chaos.sh" list | grep -qx "$sc" || { echo "compare-serf: unknown scenario \`$sc\` ($(bash "$here/chaos.sh" list | tr '\n' ' '))" >&2; exit 2; }
+    grep -qx -- "$sc" <<<"$known" || { echo "compare-serf: unknown scenario \`$sc\` ($(echo $known))" >&2; exit 2; }
 done
 out=$(cd "$here/.." && pwd)/chaos-out/compare-$(date -u +%Y%m%d-%H%M%S)
 mkdir -p "$out"
