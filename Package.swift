@@ -5,6 +5,8 @@ let package = Package(
     name: "Vigil",
     products: [
         .executable(name: "vigil", targets: ["VigilCLI"]),
+        // Floods one agent with valid sealed packets (scripts/bench-absorb.sh).
+        .executable(name: "vigil-loadgen", targets: ["VigilLoadGen"]),
         .library(name: "VigilCore", targets: ["VigilCore"]),
         .library(name: "VigilCrypto", targets: ["VigilCrypto"]),
         .library(name: "VigilSim", targets: ["VigilSim"]),
@@ -76,6 +78,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(
+            name: "VigilLoadGen",
+            dependencies: [
+                "VigilCore",
+                "VigilCrypto",
+                "VigilAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),

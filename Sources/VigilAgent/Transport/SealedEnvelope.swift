@@ -22,10 +22,11 @@ import VigilCrypto
 /// a stream's reply address cannot be redirected.
 ///
 /// Pure: no clock, no state. ``EnvelopeSealer`` adds the clock, the replay cache and
-/// the lock around a keyring that can be rotated at run time.
-struct SealedEnvelope: Equatable, Sendable {
+/// the lock around a keyring that can be rotated at run time. Public so that a load
+/// generator (`vigil-loadgen`) makes exactly what agents open.
+public struct SealedEnvelope: Equatable, Sendable {
     /// The envelope version this build writes and reads.
-    static let version: UInt8 = 1
+    public static let version: UInt8 = 1
 
     /// Where ``Keyring/seal(_:)`` puts the nonce: after its version byte and 4-byte
     /// key id (Keyring.swift). 24 bytes, XChaCha20's nonce.
@@ -37,18 +38,18 @@ struct SealedEnvelope: Equatable, Sendable {
     /// Longest advertised host, in UTF-8 bytes (1-byte length).
     static let maxHostBytes = 255
 
-    var packet: Packet
+    public var packet: Packet
     /// The sender's gossip address as it advertises it.
-    var advertised: Address
+    public var advertised: Address
     /// Sender's wall-clock time at sealing, ms since the Unix epoch.
-    var timestamp: UInt64
+    public var timestamp: UInt64
 
     /// The plaintext that goes into the seal.
     ///
     /// - Precondition: `advertised.host` fits in ``maxHostBytes`` UTF-8 bytes
     ///   (``EnvelopeSealer/check(advertised:)`` vets it when the agent starts).
-    func plaintext() -> [UInt8] {
-        let host = Array(self.advertised.host.utf8)
+    public func plaintext() -> [UInt8] {
+        let host = self.advertised.host.utf8
         precondition(host.count <= Self.maxHostBytes, "advertised host is longer than 255 bytes")
         let packet = self.packet.encoded()
         var bytes: [UInt8] = []
@@ -82,7 +83,7 @@ struct SealedEnvelope: Equatable, Sendable {
         self.init(packet: packet, advertised: Address(host: host, port: port), timestamp: timestamp)
     }
 
-    init(packet: Packet, advertised: Address, timestamp: UInt64) {
+    public init(packet: Packet, advertised: Address, timestamp: UInt64) {
         self.packet = packet
         self.advertised = advertised
         self.timestamp = timestamp
