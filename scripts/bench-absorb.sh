@@ -116,14 +116,16 @@ best=0 best_cpu=0 worst=0 spent=0 rate=$start
 generator_max=0
 echo "bench-absorb: agent on CPU $agent_cpu ($isolation), generator on CPU $loadgen_cpu, $message, ${step}s steps, ${budget}s budget" >&2
 while awk -v s="$spent" -v b="$budget" -v t="$step" 'BEGIN {exit !(s + t <= b + 0.001)}'; do
-    sock0=$(socket_drops) read -r in0 buf0 <<<"$(udp_errors)"
+    sock0=$(socket_drops)
+    read -r in0 buf0 <<<"$(udp_errors)"
     drops0=$(agent_drops) handled0=$(agent_counter packets_in) ticks0=$(cpu_ticks) t0=$(date +%s.%N)
     result=$(inside taskset -c "$loadgen_cpu" nice -n 19 "$loadgen" --target "127.0.0.1:$port" --target-name "$name" \
         --encrypt "$key" --rate "$rate" --duration "${step}s" --threads "$threads" --message "$message" --format json)
     t1=$(date +%s.%N) ticks1=$(cpu_ticks)
     # Let the agent work off what is queued, and its counters reach `vigil info` (once a second).
     sleep 1.3
-    sock1=$(socket_drops) read -r in1 buf1 <<<"$(udp_errors)"
+    sock1=$(socket_drops)
+    read -r in1 buf1 <<<"$(udp_errors)"
     drops1=$(agent_drops) handled1=$(agent_counter packets_in)
     spent=$(awk -v s="$spent" -v t="$step" 'BEGIN {print s + t}')
     sent=$(jq .sent <<<"$result") achieved=$(jq .packets_per_second <<<"$result")
