@@ -299,7 +299,8 @@ private struct SocketAddressBytes: @unchecked Sendable {  // plain bytes, never 
             inet_ntop(AF_INET6, &sin6.sin6_addr, &text, socklen_t(text.count))
             port = UInt16(bigEndian: sin6.sin6_port)
         }
-        return Address(host: String(cString: text), port: port)
+        let host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return Address(host: host, port: port)
     }
 }
 
