@@ -23,6 +23,7 @@ re-timed by when the recorder received them (`recv_ms`); the stamp stays as `age
 """
 
 import json
+import re
 import math
 import os
 from datetime import datetime
@@ -132,6 +133,13 @@ def check(words, run, names, faults, in_window, events, faulted, start, iso):
         t0, t1 = restart_span(arg)
         path = os.path.join(run, "nodes", arg, "agent.log")
         hits = []
+        # A skewed node stamps its log with its own clock: the offset of the skew fault in
+        # force at that restart (`skew` records "wall clock +60 s ..." as it restarts it).
+        offset_ms = 0
+        for f in sorted(all_faults, key=lambda f: f["t_ms"]):
+            if f["fault"] == "skew" and f["nodes"] == arg and t0 is not None and f["t_ms"] <= t0 + 1000:
+                m = re.search(r"wall clock ([+-]\d+(?:\.\d+)?) s", f.get("detail", ""))
+                offset_ms = float(m.group(1)) * 1000 if m else 0
         if os.path.exists(path):
             with open(path, errors="replace") as f:
                 for line in f:
@@ -142,6 +150,7 @@ def check(words, run, names, faults, in_window, events, faulted, start, iso):
                         stamp = datetime.strptime(words_[0], "%Y-%m-%dT%H:%M:%S%z").timestamp() * 1000
                     except ValueError:
                         continue
+                    stamp -= offset_ms
                     if t0 is not None and t0 - 999 <= stamp < t1:  # the log's stamps have whole seconds
                         hits.append(line.strip())
         ok = bool(hits)
