@@ -30,6 +30,18 @@ struct HALifecycleTests {
         return (network, leader, crashed)
     }
 
+    /// A converged cluster with a leader, and three of its followers (3 of 7: over the
+    /// brake's share) crashed at once and given time to be certified.
+    func clusterWithThreeCrashedAtOnce() throws -> (MiniNetwork, leader: String, crashed: [String]) {
+        var network = MiniNetwork(names: self.names, configuration: Self.configuration)
+        network.run(until: .zero + .seconds(10))
+        let leader = try #require(self.leader(network))
+        let crashed = Array(self.names.filter { $0 != leader }.suffix(3))
+        for name in crashed { network.down.insert(name) }
+        network.run(until: network.now + .seconds(15))
+        return (network, leader, crashed)
+    }
+
     func phase(of node: String, at observer: String, _ network: MiniNetwork) -> HAPhase? {
         network.nodes[observer]!.haStatus.first { $0.node == node }?.phase
     }
@@ -81,12 +93,7 @@ struct HALifecycleTests {
     }
 
     @Test func theBrakeHoldsFencesWhenTooManyFailAtOnceUntilAnOperatorApproves() throws {
-        var network = MiniNetwork(names: self.names, configuration: Self.configuration)
-        network.run(until: .zero + .seconds(10))
-        let leader = try #require(self.leader(network))
-        let crashed = Array(self.names.filter { $0 != leader }.suffix(3))
-        for name in crashed { network.down.insert(name) }
-        network.run(until: network.now + .seconds(15))
+        var (network, leader, crashed) = try self.clusterWithThreeCrashedAtOnce()
         for name in crashed {
             #expect(network.status(of: name, at: leader) == .failed, "\(name)")
             #expect(self.phase(of: name, at: leader, network) == .awaitingApproval, "\(name)")
@@ -114,12 +121,7 @@ struct HALifecycleTests {
     /// (one failure alone never trips it), but the node it held still waits for an
     /// operator — failures that come in a row must not slip through one at a time.
     @Test func aNodeTheBrakeHeldStaysHeldWhenTheBrakeEases() throws {
-        var network = MiniNetwork(names: self.names, configuration: Self.configuration)
-        network.run(until: .zero + .seconds(10))
-        let leader = try #require(self.leader(network))
-        let crashed = Array(self.names.filter { $0 != leader }.suffix(3))
-        for name in crashed { network.down.insert(name) }
-        network.run(until: network.now + .seconds(15))
+        var (network, leader, crashed) = try self.clusterWithThreeCrashedAtOnce()
         try #require(crashed.allSatisfy { self.phase(of: $0, at: leader, network) == .awaitingApproval })
         let follower = self.names.first { $0 != leader && !crashed.contains($0) }!
         let approved = network.nodes[follower]!.command(.approve(Array(crashed.prefix(2))), now: network.now)
