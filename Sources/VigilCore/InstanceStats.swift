@@ -18,6 +18,12 @@ public struct InstanceStats: Sendable, Equatable {
     public internal(set) var suspicionsRaised: UInt64 = 0
     /// Times a member became `suspect` in this node's view (raised here or heard of).
     public internal(set) var membersSuspected: UInt64 = 0
+    /// Suspicions heard of and set aside because this node, an observer of the
+    /// subject, had an ack from it within the last probe period.
+    public internal(set) var suspicionsOutweighed: UInt64 = 0
+    /// Suspicions from a lone observer that this node, not an observer of the subject,
+    /// held back until a second observer agreed (most are never corroborated).
+    public internal(set) var suspicionsHeld: UInt64 = 0
     /// Times this node refuted a suspicion of itself by raising its incarnation.
     public internal(set) var refutations: UInt64 = 0
     /// Failure votes this node signed.

@@ -108,9 +108,10 @@ struct MiniNetwork {
     var now: Instant = .zero
     let delay: Duration = .milliseconds(1)
 
-    init(names: [String], configuration: Configuration = .lan) {
+    /// - Parameter seed: the first node's generator seed; the others take the next ones.
+    init(names: [String], configuration: Configuration = .lan, seed first: UInt64 = 1) {
         for (i, name) in names.enumerated() {
-            self.nodes[name] = Fixture.instance(name, configuration: configuration, seed: UInt64(i + 1))
+            self.nodes[name] = Fixture.instance(name, configuration: configuration, seed: first + UInt64(i))
             self.byAddress[Fixture.address(name)] = name
         }
         let seed = Fixture.address(names[0])

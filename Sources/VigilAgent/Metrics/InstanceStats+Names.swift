@@ -12,6 +12,8 @@ extension InstanceStats {
             "nacks_received": self.nacksReceived,
             "suspicions_raised": self.suspicionsRaised,
             "members_suspected": self.membersSuspected,
+            "suspicions_outweighed": self.suspicionsOutweighed,
+            "suspicions_held": self.suspicionsHeld,
             "refutations": self.refutations,
             "votes_cast": self.votesCast,
             "failures_certified": self.certificates,

@@ -57,10 +57,17 @@ extension Instance {
             return
         }
         let wasRefutation = old == .suspect
-        if wasRefutation {
+        // A member moves to a higher incarnation within one life only to refute (SWIM
+        // §4.2), so the flap rule counts each such move, whether or not this view
+        // showed the suspicion: views that missed one (a refutation that came first, a
+        // suspicion set aside by `heardRecently`) would otherwise count fewer flaps
+        // than the others, and no quorum of observers would see the member flapping.
+        // Once per move, not per step: a jump learned after a partition is one event.
+        if Incarnation.life(of: incoming.incarnation) == Incarnation.life(of: entry.member.incarnation) {
+            let limit = self.configuration.quorum.flapLimit
             entry.refutations.append(self.now)
-            if entry.refutations.count > self.configuration.quorum.flapLimit {
-                entry.refutations.removeFirst(entry.refutations.count - self.configuration.quorum.flapLimit)
+            if entry.refutations.count > limit {
+                entry.refutations.removeFirst(entry.refutations.count - limit)
             }
         }
         entry.member.incarnation = incoming.incarnation
@@ -69,6 +76,7 @@ extension Instance {
         entry.member.status = .alive
         self.suspects.remove(incoming.name)
         entry.suspicion = nil
+        entry.heldSuspicion = nil
         entry.votes = [:]
         entry.certificate = nil
         entry.departure = nil
@@ -92,6 +100,19 @@ extension Instance {
         }
     }
 
+    /// Whether this node observes `subject`, its own latest probe round of it
+    /// succeeded within the last probe period plus the probe timeout (each observer
+    /// probes each subject once a period, so a healthy subject always did), and none
+    /// of its rounds of it failed within the flap window (a member that is itself
+    /// losing packets, like the gray node, gets no benefit of the doubt: the flap rule
+    /// needs its suspicions seen).
+    func heardRecently(from subject: String) -> Bool {
+        guard let watch = self.watches[subject], !watch.lastRoundFailed, !watch.suspects,
+            !self.failedRecently(watch), let last = watch.detector.lastHeartbeat
+        else { return false }
+        return self.now - last <= self.configuration.probe.period + self.configuration.probe.timeout
+    }
+
     mutating func applySuspicion(_ suspicion: Suspicion) {
         if suspicion.subject == self.me.name {
             if suspicion.incarnation >= self.me.incarnation { self.refute(above: suspicion.incarnation) }
@@ -102,12 +123,45 @@ extension Instance {
         else { return }
         guard suspicion.observer == self.me.name || self.member(named: suspicion.observer)?.status.isLive == true
         else { return }
+        // First-hand evidence outweighs a second-hand suspicion: an observer whose own
+        // latest round of the subject succeeded within the last probe period (plus the
+        // probe's timeout), and none failed lately, neither shows the subject as suspect
+        // nor passes the suspicion on. Without this, one node losing most of what it
+        // hears (chaos `gray`) gets a healthy member suspected in every view until it
+        // refutes. Votes still count (`applyVote` keeps them), and in a crash no
+        // observer heard from the subject that recently by the time the first
+        // suspicion arrives.
+        if suspicion.observer != self.me.name, self.heardRecently(from: suspicion.subject) {
+            self.stats.suspicionsOutweighed &+= 1
+            return
+        }
+        let observers = self.observers(of: suspicion.subject)
+        // A member that does not observe the subject has no evidence of its own: it
+        // shows a suspicion once a second observer raises one (or votes), so that one
+        // observer alone — perhaps the one losing packets — cannot make a member
+        // suspect in every view. Failure itself still needs a quorum of votes.
+        var corroborated: Suspicion?
+        if suspicion.observer != self.me.name, entry.member.status != .suspect, observers.count >= 2,
+            !observers.contains(self.me.name)
+        {
+            if let held = entry.heldSuspicion, held.suspicion.observer != suspicion.observer,
+                held.suspicion.incarnation == suspicion.incarnation,
+                self.now - held.at <= self.configuration.lifeguard.suspicionMax
+            {
+                corroborated = held.suspicion
+                entry.heldSuspicion = nil
+            } else {
+                entry.heldSuspicion = (suspicion, self.now)
+                self.entries[suspicion.subject] = entry
+                self.stats.suspicionsHeld &+= 1
+                return
+            }
+        }
         if suspicion.incarnation > entry.member.incarnation {
             entry.member.incarnation = suspicion.incarnation
             entry.suspicion = nil
             entry.votes = [:]
         }
-        let observers = self.observers(of: suspicion.subject)
         var news = false
         if var timer = entry.suspicion {
             if observers.contains(suspicion.observer), timer.confirm(by: suspicion.observer) {
@@ -119,6 +173,9 @@ extension Instance {
                 start: self.now, expectedConfirmations: max(0, observers.count - 1),
                 min: self.configuration.lifeguard.suspicionMin, max: self.configuration.lifeguard.suspicionMax,
                 from: suspicion.observer)
+            if let first = corroborated, observers.contains(first.observer) {
+                _ = entry.suspicion!.confirm(by: first.observer)
+            }
             news = true
         }
         let old = entry.member.status
@@ -132,9 +189,11 @@ extension Instance {
                     member: suspicion.subject, from: old, to: .suspect, incarnation: entry.member.incarnation))
         }
         if news {
-            self.queue.enqueue(
-                .suspect(suspicion), key: .suspicion(subject: suspicion.subject, observer: suspicion.observer),
-                priority: .failureNews)
+            for item in [corroborated, suspicion].compactMap({ $0 }) {
+                self.queue.enqueue(
+                    .suspect(item), key: .suspicion(subject: item.subject, observer: item.observer),
+                    priority: .failureNews)
+            }
         }
     }
 

@@ -3,6 +3,9 @@ struct MemberEntry: Sendable {
     var member: Member
     /// The running suspicion window for `member.incarnation`, if any.
     var suspicion: SuspicionTimer?
+    /// A suspicion heard from one observer while this node, not an observer of the
+    /// member, waits for a second to corroborate it (`applySuspicion`).
+    var heldSuspicion: (suspicion: Suspicion, at: Instant)?
     /// Votes against `member.incarnation` seen so far, by observer name.
     var votes: [String: Vote] = [:]
     /// The proof behind `.failed`, once declared.
