@@ -838,9 +838,11 @@ def main():
     ap.add_argument("--out", default="BENCHMARKS.md")
     ap.add_argument("--svg-dir", default="docs/bench")
     args = ap.parse_args()
-    if not os.path.isdir(args.bench):
-        print(f"bench-report: no benchmark results at `{args.bench}` (run a scripts/bench-*.sh, or pass --in DIR)",
-              file=sys.stderr)
+    # Neither folder there is most likely the wrong checkout (a worktree has none): stop rather
+    # than overwrite the report with "not measured" everywhere.
+    if not os.path.isdir(args.bench) and not os.path.isdir(args.chaos):
+        sys.exit(f"bench-report: neither `{args.bench}` nor `{args.chaos}` exists; run a scripts/bench-*.sh first, "
+                 "or pass --in DIR / --chaos DIR (e.g. another checkout's bench-out)")
     r = Report(args)
     r.scale()
     r.agent()
