@@ -89,7 +89,8 @@ final class ProtocolPeriodDriver {
                 }
             case .wake(let at):
                 self.wake = at
-            case .stream, .publish:
+            case .stream, .publish, .persist, .fence, .recover:
+                // No sync peers, journal, fencing or recovery in this benchmark.
                 break
             }
         }
