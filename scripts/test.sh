@@ -19,6 +19,7 @@ swift test --skip-build --skip VigilSimTests
 # network namespaces, with the debug `vigil` just built; it skips with one line when not
 # root or when namespaces cannot be made.
 VIGIL_BIN=$PWD/.build/debug/vigil bash scripts/chaos-ci.sh
+bash scripts/test-bench-report.sh   # BENCHMARKS.md's generator on made-up inputs (seconds)
 fuzz_seconds=${VIGIL_FUZZ_SECONDS:-30}
 if ((fuzz_seconds > 0)); then
     bash scripts/fuzz.sh "$fuzz_seconds"
