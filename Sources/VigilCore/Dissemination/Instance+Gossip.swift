@@ -6,6 +6,7 @@ extension Instance {
             self.applyAlive(member)
         case .suspect(let suspicion):
             self.applySuspicion(suspicion)
+            self.voteIfFlapping(suspicion.subject)
         case .vote(let vote):
             self.applyVote(vote)
         case .left(let departure):

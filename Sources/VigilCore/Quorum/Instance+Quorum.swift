@@ -112,6 +112,19 @@ extension Instance {
         if let proven = self.quorumSubset(of: certificate) {
             self.declareFailed(proven)
         }
+        self.voteIfFlapping(vote.subject)
+    }
+
+    /// The flap rule at once, when a suspicion or a vote of a flapping member arrives:
+    /// its refutation is a round trip away, and the next tick (`evaluateSubjects`) may
+    /// come after it, so the observers would never be seen voting on one incarnation
+    /// (chaos `gray`: bursts of suspicions refuted within milliseconds).
+    mutating func voteIfFlapping(_ subject: String) {
+        guard let watch = self.watches[subject], let entry = self.entries[subject],
+            entry.member.status == .suspect, watch.votedIncarnation != entry.member.incarnation,
+            self.isFlapping(entry), watch.suspects || self.failedRecently(watch), self.mayVote()
+        else { return }
+        self.castVote(on: subject, incarnation: entry.member.incarnation)
     }
 
     /// Votes against this node, taken as one batch (one packet or one synced state).
