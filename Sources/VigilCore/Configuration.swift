@@ -152,6 +152,16 @@ public struct Configuration: Sendable, Equatable {
         /// An observer that currently suspects more than this share of the live
         /// members is probably on the small side of a partition: it does not vote.
         public var maxSuspectShareToVote: Double
+        /// The chronic-failure rule (a gray failure that seldom flaps): an observer
+        /// suspects a subject whose probe rounds fail at least this share of the time
+        /// (over at least `grayMinRounds` rounds), and at least `grayFailureRatio`
+        /// times as often as its rounds of its other subjects, and votes at once; so
+        /// a node that hears a fifth of what is sent to it is failed once instead of
+        /// being suspected and refuting for ever, while loss on every link (all
+        /// subjects alike) or an observer's own trouble never triggers it.
+        public var grayRoundFailureShare = 0.3
+        public var grayMinRounds = 20
+        public var grayFailureRatio = 4.0
 
         public init(flapLimit: Int, flapWindow: Duration, maxSuspectShareToVote: Double) {
             self.flapLimit = flapLimit

@@ -165,7 +165,7 @@ import VigilCrypto
               lifeguard: {suspicion_min: 1s, suspicion_max: 1h, vote_health_limit: 3}
               gossip: {mtu: 9000, interval: 250ms, fanout: 5, sync_interval: 2m, retransmit_multiplier: 6,
                        reconnect_interval: 45s, reconnect_max_backoff: 15m, reconnect_timeout: 72h}
-              quorum: {flap_limit: 9, flap_window: 10m, max_suspect_share_to_vote: 40%}
+              quorum: {flap_limit: 9, flap_window: 10m, max_suspect_share_to_vote: 40%, gray_round_failure_share: 25%, gray_min_rounds: 30, gray_failure_ratio: 3}
             """
         let configuration = try self.load(self.keyed, file: file).protocolConfiguration
         var expected = Configuration.wan
@@ -191,6 +191,9 @@ import VigilCrypto
         expected.quorum.flapLimit = 9
         expected.quorum.flapWindow = .seconds(600)
         expected.quorum.maxSuspectShareToVote = 0.4
+        expected.quorum.grayRoundFailureShare = 0.25
+        expected.quorum.grayMinRounds = 30
+        expected.quorum.grayFailureRatio = 3
         #expect(configuration == expected)
     }
 

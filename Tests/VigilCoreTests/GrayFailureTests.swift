@@ -8,14 +8,27 @@ import Testing
 struct GrayFailureTests {
     let names = (1...7).map { "node-\($0)" }
 
-    /// Over several seeds: the gray node ends stably failed or stably alive in every
-    /// healthy view (no status change of it in the last minute of four, never back
-    /// from failed, and all healthy views agree), and no healthy member is ever
-    /// suspect, let alone failed, in any healthy view: the gray node's suspicions of
-    /// members that their observers have just heard from are set aside, and a
-    /// non-observer waits for a second observer (README, How a failure is decided).
-    @Test(arguments: [1, 11, 21, 31, 41] as [UInt64])
-    func aNodeThatHearsOneInFiveEndsStableAndNoHealthyNodeIsEvenSuspected(seed: UInt64) {
+    /// Over several seeds: the gray node is failed in every healthy view within 30 s of
+    /// the loss and stays failed (its rounds fail far more often than the observers'
+    /// rounds of anyone else: the chronic-failure rule, with the flap rule), and no
+    /// healthy member is ever suspect, let alone failed, in any healthy view: the gray
+    /// node's suspicions of members that their observers have just heard from are set
+    /// aside, and a non-observer waits for a second observer (README, How a failure is
+    /// decided).
+    @Test func aNodeThatHearsOneInFiveIsFailedWithinHalfAMinuteAndNoHealthyNodeIsEvenSuspected() {
+        var exercised = 0
+        for seed in [1, 11, 21, 31, 41] as [UInt64] {
+            exercised += self.runGrayNode(seed: seed)
+        }
+        // The gray node did suspect healthy members (in its own view) in some seeds,
+        // and their observers set those suspicions aside or held them: the case the
+        // rules are for, exercised.
+        #expect(exercised > 0)
+    }
+
+    /// One seed; returns how many of the gray node's suspicions of healthy members
+    /// were set aside or held by the others.
+    func runGrayNode(seed: UInt64) -> Int {
         var network = MiniNetwork(names: self.names, seed: seed)
         network.run(until: .zero + .seconds(10))
         let gray = "node-7"
@@ -29,13 +42,9 @@ struct GrayFailureTests {
                 guard item.node == observer, case .statusChanged(gray, _, _, _) = item.event else { return false }
                 return true
             }
-            let late = changes.filter { $0.at >= start + .seconds(180) }
+            let late = changes.filter { $0.at >= start + .seconds(30) }
             #expect(late.isEmpty, "seed \(seed), \(observer) still sees \(gray) change: \(late.map(\.event))")
-            if let failed = changes.firstIndex(where: { if case .statusChanged(_, _, .failed, _) = $0.event { true } else { false } }) {
-                #expect(failed == changes.indices.last, "seed \(seed), \(observer) brought \(gray) back: \(changes.map(\.event))")
-            }
-            let status = network.status(of: gray, at: observer)
-            #expect(status == .failed || status == .alive, "seed \(seed), \(observer) sees \(gray) \(String(describing: status))")
+            #expect(network.status(of: gray, at: observer) == .failed, "seed \(seed), \(observer) sees \(gray)")
             let moved = network.events.filter { item in
                 guard item.node == observer, case .statusChanged(let member, _, let to, _) = item.event else { return false }
                 return member != gray && to != .alive
@@ -49,12 +58,7 @@ struct GrayFailureTests {
                 return true
             }.count
         }
-        // All observers agree on how it ended.
-        let ends = Set(healthy.map { network.status(of: gray, at: $0) })
-        #expect(ends.count == 1, "seed \(seed): \(ends)")
-        // The gray node did suspect healthy members (in its own view): the case the
-        // rule is for, set aside by their observers and held by the others.
         let setAside = healthy.map { network.nodes[$0]!.stats.suspicionsOutweighed + network.nodes[$0]!.stats.suspicionsHeld }
-        #expect(suspectedByGray > 0 && setAside.reduce(0, +) > 0, "seed \(seed): \(suspectedByGray), \(setAside)")
+        return suspectedByGray > 0 ? Int(setAside.reduce(0, +)) : 0
     }
 }

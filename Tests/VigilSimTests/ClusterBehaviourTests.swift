@@ -45,6 +45,23 @@ import VigilSim
         #expect(report.certifications == 0, "seed \(seed): certificates against live nodes")
     }
 
+    /// Issue 6: no false failure at 20% loss on every link. Loss everywhere makes
+    /// every subject's probe rounds fail alike, so neither the flap rule nor the
+    /// chronic-failure rule (rounds of one subject failing far more often than of the
+    /// others) may take a live member for a gray one.
+    @Test(arguments: [1, 2] as [UInt64])
+    func noFalseFailureAtTwentyPercentLossEverywhere(seed: UInt64) {
+        var scenario = Scenario()
+        scenario.nodes = 20
+        scenario.loss = 0.20
+        scenario.duration = .seconds(300)
+        scenario.seed = seed
+        let report = Simulator.run(scenario)
+        #expect(report.converged == true, "seed \(seed): cluster did not converge")
+        #expect(report.falseFailures == 0, "seed \(seed): \(report.falseFailedMembers)")
+        #expect(report.certifications == 0, "seed \(seed): certificates against live nodes")
+    }
+
     @Test func sameSeedGivesEqualReports() throws {
         var scenario = Scenario()
         scenario.nodes = 20

@@ -28,7 +28,8 @@ import Yams
 //       lifeguard: {suspicion_min, suspicion_max, vote_health_limit}
 //       gossip: {mtu, interval, fanout, sync_interval, retransmit_multiplier,
 //                reconnect_interval, reconnect_max_backoff, reconnect_timeout}
-//       quorum: {flap_limit, flap_window, max_suspect_share_to_vote}
+//       quorum: {flap_limit, flap_window, max_suspect_share_to_vote, gray_round_failure_share,
+//                gray_min_rounds, gray_failure_ratio}
 //       election: {heartbeat_interval, lease, election_timeout_min, election_timeout_max,
 //                  voters: "a,b,c"}
 //     ha: {enabled, max_failed_share, ...}  # file only: AgentConfiguration+HA.swift
@@ -697,6 +698,9 @@ private enum ProtocolKeys {
                     Field(name: "flap_limit", kind: .count(\.quorum.flapLimit, 1...Int.max)),
                     Field(name: "flap_window", kind: .duration(\.quorum.flapWindow, allowsZero: false)),
                     Field(name: "max_suspect_share_to_vote", kind: .fraction(\.quorum.maxSuspectShareToVote)),
+                    Field(name: "gray_round_failure_share", kind: .fraction(\.quorum.grayRoundFailureShare)),
+                    Field(name: "gray_min_rounds", kind: .count(\.quorum.grayMinRounds, 1...Int.max)),
+                    Field(name: "gray_failure_ratio", kind: .positive(\.quorum.grayFailureRatio)),
                 ]),
         ]
     }

@@ -42,6 +42,7 @@ extension Instance {
             watch.detector.heartbeat(at: self.now)
             watch.lastRoundFailed = false
             watch.suspects = false
+            watch.recordRound(failed: false)
             self.watches[probe.target] = watch
         }
     }
@@ -159,6 +160,7 @@ extension Instance {
         if self.watches[probe.target] != nil {
             self.watches[probe.target]!.lastRoundFailed = true
             self.watches[probe.target]!.lastFailedRoundAt = self.now
+            self.watches[probe.target]!.recordRound(failed: true)
         }
     }
 

@@ -87,6 +87,10 @@ extension Instance {
         if var watch = self.watches[incoming.name] {
             watch.suspects = false
             watch.lastRoundFailed = false
+            if !old.isLive {  // a new life: its old rounds say nothing of it
+                watch.roundFailureRate = 0
+                watch.rounds = 0
+            }
             self.watches[incoming.name] = watch
         }
         if !old.isLive { self.setLive(incoming.name, true) }

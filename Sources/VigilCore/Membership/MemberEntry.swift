@@ -48,6 +48,16 @@ struct SubjectWatch: Sendable {
     var lastFailedRoundAt: Instant?
     /// The incarnation this observer has voted against, if any.
     var votedIncarnation: UInt64?
+    /// Share of this observer's recent probe rounds of the subject that failed (an
+    /// exponentially weighted mean, each round weighing `1/16`), and how many rounds
+    /// went into it: the chronic-failure rule (`Instance.failsChronically`).
+    var roundFailureRate = 0.0
+    var rounds = 0
+
+    mutating func recordRound(failed: Bool) {
+        self.roundFailureRate += ((failed ? 1 : 0) - self.roundFailureRate) / 16
+        self.rounds &+= 1
+    }
 }
 
 /// One outstanding probe of ours.

@@ -14,7 +14,7 @@ extension Instance {
             // either: a node losing most of its own packets would otherwise get
             // healthy members suspected everywhere, if only until they refute.
             if !watch.suspects, !self.isolated, watch.lastRoundFailed, self.healthyEnoughToVote,
-                watch.detector.phi(at: self.now) >= threshold
+                watch.detector.phi(at: self.now) >= threshold || self.failsChronically(name)
             {
                 watch.suspects = true
                 self.watches[name] = watch
@@ -28,11 +28,14 @@ extension Instance {
             else { continue }
             if watch.suspects && timer.isExpired(at: self.now) {
                 self.castVote(on: name, incarnation: current.member.incarnation)
-            } else if self.isFlapping(current), watch.suspects || self.failedRecently(watch) {
+            } else if self.isFlapping(current) || self.failsChronically(name),
+                watch.suspects || self.failedRecently(watch)
+            {
                 // A flapping member is voted on as soon as it is suspected, by every
                 // observer whose own rounds of it failed within the flap window: with
                 // loss on one side only, few observers suspect it at the same instant
                 // before its next refutation, and it would flap for ever (chaos `gray`).
+                // So is one whose rounds fail chronically, in this observer's eyes.
                 self.castVote(on: name, incarnation: current.member.incarnation)
             }
         }
@@ -59,6 +62,25 @@ extension Instance {
     func failedRecently(_ watch: SubjectWatch) -> Bool {
         guard let at = watch.lastFailedRoundAt else { return false }
         return self.now - at <= self.configuration.quorum.flapWindow
+    }
+
+    /// The chronic-failure rule (`Configuration.Quorum.grayRoundFailureShare`): this
+    /// observer's rounds of `subject` fail often, and far more often than its rounds of
+    /// its other subjects (so neither loss everywhere nor this node's own trouble
+    /// counts). With no other subject to compare with, never.
+    func failsChronically(_ subject: String) -> Bool {
+        let quorum = self.configuration.quorum
+        guard let watch = self.watches[subject], watch.rounds >= quorum.grayMinRounds,
+            watch.roundFailureRate >= quorum.grayRoundFailureShare
+        else { return false }
+        var others = 0.0
+        var count = 0
+        for (name, other) in self.watches where name != subject && other.rounds >= quorum.grayMinRounds {
+            others += other.roundFailureRate
+            count += 1
+        }
+        guard count > 0 else { return false }
+        return watch.roundFailureRate >= quorum.grayFailureRatio * (others / Double(count))
     }
 
     /// The documented rule for gray failures: a member that refuted `flapLimit`
@@ -122,7 +144,8 @@ extension Instance {
     mutating func voteIfFlapping(_ subject: String) {
         guard let watch = self.watches[subject], let entry = self.entries[subject],
             entry.member.status == .suspect, watch.votedIncarnation != entry.member.incarnation,
-            self.isFlapping(entry), watch.suspects || self.failedRecently(watch), self.mayVote()
+            self.isFlapping(entry) || self.failsChronically(subject), watch.suspects || self.failedRecently(watch),
+            self.mayVote()
         else { return }
         self.castVote(on: subject, incarnation: entry.member.incarnation)
     }
