@@ -5,12 +5,12 @@
 #
 #     bash scripts/bench-curve.sh [--nodes N] [--seeds "1 2"] [--vigil-presets "local lan wan"]
 #         [--serf-profiles "local lan wan"] [--vigil-configs "local-lean lan-lean wan-lean"] [--idle S]
-#         [--soak S] [--loss P] [--settle S] [--ids "7 8"] [--out DIR]
+#         [--soak S] [--loss P] [--settle S] [--ids "7 8"] [--out DIR] [--resume DIR]
 #
 # For each (system, preset/profile) and seed, on a 5-node cluster without HA (real agents in
 # network namespaces: scripts/chaos.sh, one cluster per run):
-#   idle       no fault for --idle s (60): bytes each node sends per second, from its bridge
-#              port's counters (the chaos report's `bytes_per_node_per_s.mean`);
+#   idle       no fault for --idle s (120) after --settle s: bytes each node sends per second,
+#              from its bridge port's counters (the chaos report's `bytes_per_node_per_s.mean`);
 #   crash-one  SIGKILL one node after --settle s (30) of steady state: detection p50 / max over
 #              every (observer, crashed node) sample, pooled over the seeds;
 #   pause-at   the stated pause tolerance, checked: one node SIGSTOPped twice for exactly the
@@ -38,8 +38,10 @@
 # goes under nice -n 5. Output: bench-out/curve/curve-<time>.json (a list of {system,
 # profile, detection_ms: {p50, max}, bytes_per_node_per_s, pause_tolerance_ms,
 # false_failures_loss20, measured_at}), the Markdown table in curve-<time>.md (also printed),
-# the chaos reports in bench-out/curve/<time>/. About 6 minutes per (config, seed) and lane
-# with the defaults (serf wan about 9).
+# the chaos reports in bench-out/curve/<time>/. About 7 minutes per (config, seed) and lane
+# with the defaults (serf wan about 10). --resume bench-out/curve/<time> measures into that
+# folder again, skipping every run that has its report (delete a run's folder to redo it),
+# and writes a new curve from all of them.
 # Exit status: 0 after a run (whatever it measured), 2 bad arguments.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,7 +50,7 @@ chaos_me=bench-curve
 usage_error() { echo "bench-curve: $*" >&2; exit 2; }
 
 nodes=5 seeds=1 vigil_presets="local lan wan" serf_profiles="local lan wan" vigil_configs="local-lean lan-lean wan-lean"
-idle=60 soak=120 loss=20 settle=30 ids=${VIGIL_CHAOS_ID:-} out=""
+idle=120 soak=120 loss=20 settle=30 ids=${VIGIL_CHAOS_ID:-} out="" resume=""
 while (($# > 0)); do
     case $1 in
     --nodes) (($# >= 2)) || usage_error "--nodes needs a number"; nodes=$2; shift 2 ;;
@@ -62,6 +64,7 @@ while (($# > 0)); do
     --settle) (($# >= 2)) || usage_error "--settle needs seconds"; settle=$2; shift 2 ;;
     --ids) (($# >= 2)) || usage_error "--ids needs cluster ids like \"7 8\""; ids=$2; shift 2 ;;
     --out) (($# >= 2)) || usage_error "--out needs a directory"; out=$2; shift 2 ;;
+    --resume) (($# >= 2)) && [[ -d $2 ]] || usage_error "--resume needs the runs folder of an earlier curve"; resume=$2; shift 2 ;;
     *) usage_error "unknown argument \`$1\`" ;;
     esac
 done
@@ -80,21 +83,26 @@ vigil=${VIGIL_BIN:-$repo/.build/release/vigil}
 export VIGIL_BIN=$vigil
 
 stamp=$(date -u +%Y%m%d-%H%M%S)
-out=${out:-$repo/bench-out/curve}
-mkdir -p "$out/$stamp"
-out=$(cd "$out" && pwd)
-runs=$out/$stamp
+if [[ -n $resume ]]; then
+    runs=$(cd "$resume" && pwd)
+    out=$(dirname "$runs")
+else
+    out=${out:-$repo/bench-out/curve}
+    mkdir -p "$out/$stamp"
+    out=$(cd "$out" && pwd)
+    runs=$out/$stamp
+fi
 
 # ------------------------------------------------------------------ named Vigil configs
 # vigil_config NAME: the `protocol:` overrides of a named config (on top of `preset: lan`).
 # All three watch each member with 2 observers instead of the presets' 5 (4 in a 5-node
-# cluster), push-pull every 90-120 s instead of 30 s, and renew the leader's lease every 5 s
-# (15 s with wan-lean) instead of every second: about 3.5 datagrams per node per second in
-# all at 2 s probes, against 25 with `lan`. The leader's lease then takes 15 s (30 s) to run
-# out after a leader crash: a slower election, not a slower detection.
+# cluster), push-pull every 90 s (wan-lean 300 s) instead of 30 s, and renew the leader's
+# lease every 5 s (wan-lean 30 s) instead of every second: about 3.5 datagrams per node per
+# second in all at 2 s probes, against 25 with `lan`. The lease then takes 15 s (60 s) to
+# run out after a leader crash: a slower election, not a slower detection.
 #   local-lean  serf local's traffic or less: probe every 1.5 s
 #   lan-lean    serf lan's traffic or less: probe every 2 s
-#   wan-lean    serf wan's traffic or less: probe every 10 s
+#   wan-lean    serf wan's traffic or less: probe every 15 s
 # Each gives every duration the tolerance formula reads (tolerance_ms parses them).
 vigil_config() {
     case $1 in
@@ -118,11 +126,11 @@ EOF
     ;;
     wan-lean) cat <<'EOF'
 protocol:
-  probe: {period: 10s, timeout: 1s, observers: 2}
+  probe: {period: 15s, timeout: 1s, observers: 2}
   phi: {acceptable_pause: 1s, min_std_deviation: 500ms}
   lifeguard: {suspicion_min: 2s, suspicion_max: 8s}
-  gossip: {interval: 500ms, sync_interval: 120s}
-  election: {heartbeat_interval: 15s, lease: 30s, election_timeout_min: 5s, election_timeout_max: 15s}
+  gossip: {interval: 500ms, sync_interval: 300s}
+  election: {heartbeat_interval: 30s, lease: 60s, election_timeout_min: 5s, election_timeout_max: 15s}
 EOF
     ;;
     esac
@@ -190,6 +198,8 @@ run_chaos() {
         ;;
     serf) env+=(VIGIL_CHAOS_SERF_PROFILE="$profile") ;;
     esac
+    if [[ -f $runs/$name/report.json ]]; then echo "bench-curve: $name measured already (kept)"; return 0; fi
+    rm -rf "${runs:?}/$name"
     echo "bench-curve: $(date -u +%H:%M:%S) lane ${id:-default}: $system $profile seed $seed: $scenario${*:+ ($*)}"
     env "${env[@]}" nice -n 5 bash "$here/chaos.sh" run "$scenario" "${args[@]}" >"$runs/$name.log" 2>&1 || true
 }
@@ -201,7 +211,7 @@ measure() {
     over=$(((tol * 13 + 9) / 10))
     for seed in $seeds; do
         local base=$system-$profile-s$seed
-        run_chaos "$id" "$system" "$profile" "$seed" idle "$base-idle" VIGIL_CHAOS_DURATION="$idle"
+        run_chaos "$id" "$system" "$profile" "$seed" idle "$base-idle" VIGIL_CHAOS_SETTLE="$settle" VIGIL_CHAOS_DURATION="$idle"
         run_chaos "$id" "$system" "$profile" "$seed" crash-one "$base-crash" VIGIL_CHAOS_SETTLE="$settle"
         run_chaos "$id" "$system" "$profile" "$seed" pause-at "$base-pause100" VIGIL_CHAOS_SETTLE="$settle" \
             VIGIL_CHAOS_PAUSE_MS="$tol" VIGIL_CHAOS_PAUSES=2
@@ -220,7 +230,7 @@ for i in "${!lanes[@]}"; do load[$i]=0 plan[$i]=""; done
 for c in $(for c in "${configs[@]}"; do echo "${tolerance[$c]} $c"; done | sort -rn | awk '{print $2}'); do
     best=0
     for i in "${!lanes[@]}"; do ((load[$i] < load[$best])) && best=$i; done
-    load[$best]=$((load[$best] + idle + soak + 4 * settle + 60 + 4 * tolerance[$c] / 1000))
+    load[$best]=$((load[$best] + idle + soak + 4 * settle + 80 + 4 * tolerance[$c] / 1000))
     plan[$best]+=" $c"
 done
 echo "bench-curve: ${#configs[@]} configurations × seeds $seeds, $nodes nodes, idle $idle s, settle $settle s, soak $soak s at $loss% loss; runs in $runs"
