@@ -2,10 +2,13 @@
 # Chaos scenarios on real agents in network namespaces (scripts/cluster.sh), for Vigil or serf.
 #
 #     scripts/chaos.sh run SCENARIO [--nodes N] [--system vigil|serf] [--seed S] [--no-ha] [--out DIR]
-#     scripts/chaos.sh list
+#     scripts/chaos.sh list [--all]     # --all: also the measurements (idle, pause-at, loss-soak)
 #
 # VIGIL_CHAOS_DURATION=SECONDS shortens (or stretches) the scenarios that hold a fault for
 # a while (loss-10: 600 s by default; delay-jitter, flap, gray: see their files).
+# VIGIL_CHAOS_SETTLE=SECONDS (default 3): how long the converged cluster runs before the
+# scenario starts. VIGIL_CHAOS_PRESET, VIGIL_CHAOS_PROTOCOL (Vigil's preset and a file of `protocol:`
+# overrides) and VIGIL_CHAOS_SERF_PROFILE (serf's -profile) choose the timing: scripts/cluster.sh.
 #
 # Sets a cluster up (default 5 nodes, Vigil with --preset lan), lets it settle, injects the
 # scenario's faults with scripts/chaos/*, waits, takes each node's final view, tears it all
@@ -120,6 +123,7 @@ pause_tolerance_ms() {
 # when it needs more than 3 nodes, and scenario_systems[NAME] to the systems it runs on when
 # not both; all are checked before any cluster is set up.
 scenarios=() ha_scenarios=() no_ha_scenarios=()  # no_ha_scenarios: run with --no-ha always (the scenario repairs nodes itself)
+bench_scenarios=()  # measurements for scripts/bench-curve.sh: run by name, left out of `list` (and so of the suite)
 declare -A min_nodes=()
 declare -A scenario_systems=()  # NAME -> the systems it runs on, when not both (set by its file)
 for file in "$here"/chaos/scenarios/*.sh; do
@@ -131,7 +135,12 @@ done
 # --------------------------------------------------------------------------------- run
 cmd=${1:-}
 case $cmd in
-list) printf '%s\n' "${scenarios[@]}"; exit 0 ;;
+list)
+    for s in "${scenarios[@]}"; do
+        [[ ${2:-} == --all || " ${bench_scenarios[*]} " != *" $s "* ]] && echo "$s"
+    done
+    exit 0
+    ;;
 run) shift ;;
 *) usage ;;
 esac
@@ -157,6 +166,8 @@ done
     usage_error "$scenario runs on ${scenario_systems[$scenario]} only, not $SYSTEM"
 [[ -z ${VIGIL_CHAOS_DURATION:-} ]] || { [[ $VIGIL_CHAOS_DURATION =~ ^[1-9][0-9]*$ ]] && ((VIGIL_CHAOS_DURATION <= 86400)); } ||
     usage_error "VIGIL_CHAOS_DURATION must be whole seconds from 1 to 86400, got \`$VIGIL_CHAOS_DURATION\`"
+[[ -z ${VIGIL_CHAOS_SETTLE:-} ]] || { [[ $VIGIL_CHAOS_SETTLE =~ ^[0-9]+$ ]] && ((VIGIL_CHAOS_SETTLE <= 3600)); } ||
+    usage_error "VIGIL_CHAOS_SETTLE must be whole seconds from 0 to 3600, got \`$VIGIL_CHAOS_SETTLE\`"
 # Scenarios that need HA or more nodes say so before anything is set up.
 if ((NODES < ${min_nodes[$scenario]:-3})); then
     usage_error "scenario $scenario needs at least ${min_nodes[$scenario]} nodes, got --nodes $NODES"
@@ -202,7 +213,10 @@ fi
 bash "$here/cluster.sh" up "$NODES" --system "$SYSTEM" $no_ha --out "$out" || { echo "chaos: the cluster could not be set up" >&2; exit 3; }
 resolve_run "$out"
 export VIGIL_CHAOS_DIR=$out
-sleep 3  # steady state: every detector has heard a few heartbeats before anything breaks
+# Steady state: every detector has heard a few heartbeats before anything breaks. A phi
+# detector starts from a guessed interval spread; VIGIL_CHAOS_SETTLE=SECONDS waits longer,
+# so it has measured its subjects (scripts/bench-curve.sh: 30 s) — a running cluster's state.
+sleep "${VIGIL_CHAOS_SETTLE:-3}"
 notes=() extra_json='{}' detect_targets=() detect_observers=() faulted=() checks=() expectation=""
 bytes() { ip -n "$bridge_ns" -j -s link show type veth >"$out/$1"; }
 bytes bytes-start.json
@@ -227,7 +241,7 @@ fi
 bash "$here/cluster.sh" down --out "$out" >/dev/null
 list() { printf '%s\n' "$@" | jq -R . | jq -sc 'map(select(. != ""))'; }
 jq -n --arg scenario "$scenario" --arg system "$SYSTEM" --argjson nodes "$NODES" --argjson seed "$seed" \
-    --arg preset "$([[ $SYSTEM == vigil ]] && echo "$PRESET" || echo "serf defaults (LAN)")" \
+    --arg preset "$([[ $SYSTEM == vigil ]] && echo "$PRESET${PROTOCOL:+ + $PROTOCOL}" || echo "serf profile ${SERF_PROFILE:-lan (default)}")" \
     --arg expectation "$expectation" --argjson checks "$(list "${checks[@]}")" --argjson faulted "$(list "${faulted[@]}")" \
     --argjson targets "$(list "${detect_targets[@]}")" --argjson observers "$(list "${detect_observers[@]}")" \
     --argjson notes "$(list "${notes[@]}")" --argjson extra "$extra_json" --argjson ha "$HA" \

@@ -34,6 +34,9 @@
 # namespaces (by the pids `ip netns pids` lists) and deletes the namespaces, which
 # removes the veths and the bridge; the run folder (logs, events) stays.
 # Environment: VIGIL_BIN (default .build/release/vigil), VIGIL_CHAOS_PRESET (default lan),
+# VIGIL_CHAOS_PROTOCOL=FILE (Vigil: a YAML file holding a `protocol:` section, appended to
+# every node's config after the preset: overrides, README "Configuration reference"),
+# VIGIL_CHAOS_SERF_PROFILE=lan|wan|local (serf's `-profile`; unset: serf's default, lan),
 # VIGIL_CHAOS_RECORD=0 (no event recorders), VIGIL_CHAOS_ID (lib.sh), VIGIL_TEST_VENV,
 # VIGIL_MASAKARI_VENV (above).
 set -euo pipefail
@@ -137,6 +140,15 @@ up() {
     [[ $nodes =~ ^[0-9]+$ ]] && ((nodes >= 3 && nodes <= 50)) || usage_error "up needs a node count from 3 to 50, got \`${nodes:-nothing}\`"
     [[ $system == vigil || $system == serf ]] || usage_error "--system must be vigil or serf, got \`$system\`"
     [[ $system == vigil ]] || ha=0   # serf has no fencing
+    local preset=${VIGIL_CHAOS_PRESET:-lan} protocol=${VIGIL_CHAOS_PROTOCOL:-} profile=${VIGIL_CHAOS_SERF_PROFILE:-}
+    [[ $preset == lan || $preset == wan || $preset == local ]] || usage_error "VIGIL_CHAOS_PRESET must be lan, wan or local, got \`$preset\`"
+    [[ -z $profile || $profile == lan || $profile == wan || $profile == local ]] ||
+        usage_error "VIGIL_CHAOS_SERF_PROFILE must be lan, wan or local, got \`$profile\`"
+    if [[ -n $protocol ]]; then
+        [[ -f $protocol ]] || usage_error "VIGIL_CHAOS_PROTOCOL names no file: \`$protocol\`"
+        grep -q '^protocol:' "$protocol" || usage_error "VIGIL_CHAOS_PROTOCOL file $protocol holds no top-level \`protocol:\` section"
+        protocol=$(cd "$(dirname "$protocol")" && pwd)/$(basename "$protocol")
+    fi
     need_root
     command -v nft >/dev/null || die "nft (Debian package nftables) is not installed"
     command -v jq >/dev/null || die "jq is not installed"
@@ -182,7 +194,9 @@ NODES=$nodes
 VIGIL=$vigil
 SERF=$serf
 PYTHON=$python
-PRESET=${VIGIL_CHAOS_PRESET:-lan}
+PRESET=$preset
+PROTOCOL=$protocol
+SERF_PROFILE=$profile
 HA=$ha
 VENV=$venv
 MASAKARI_VENV=$masakari_venv
@@ -263,6 +277,8 @@ EOF
                 echo "data_dir: $dir/data"
                 echo "control: $dir/vigil.sock"
                 echo "preset: $PRESET"
+                # The overrides come after the preset, as an operator's file would hold them.
+                if [[ -n $PROTOCOL ]]; then cat "$PROTOCOL"; fi
                 echo "log_level: info"
                 if ha_on; then cat "$RUN/ha.yaml"; fi
             } >"$dir/config.yaml"
@@ -272,6 +288,7 @@ EOF
             ;;
         serf)
             local args=("$SERF" agent "-node=$name" "-bind=$ip:$gossip_port" "-rpc-addr=$serf_rpc" "-encrypt=$key" -log-level=info)
+            [[ -z $SERF_PROFILE ]] || args+=("-profile=$SERF_PROFILE")
             # n1 starts first; -retry-join lets a restarted n1 find the others again.
             [[ $name == n1 ]] && args+=("-retry-join=$seed") || args+=("-join=$seed")
             { printf 'exec'; printf ' %q' "${args[@]}"; echo; } >"$dir/start.sh"
