@@ -76,7 +76,9 @@ enum ReportTable {
                 fenced + repeats + accepted + owed + killed + "; live nodes fenced: " + live + "; invariant violations: "
                     + broken)
         }
-        lines.append("\(fixed(r.virtualSeconds, 1)) s virtual in \(fixed(r.wallSeconds, 2)) s wall")
+        lines.append(
+            "\(fixed(r.virtualSeconds, 1)) s virtual in \(fixed(r.wallSeconds, 2)) s wall; "
+                + "\(r.throughput.messages) messages, \(fixed(r.throughput.messagesPerWallS, 0)) per wall second")
         return lines.joined(separator: "\n") + "\n"
     }
 

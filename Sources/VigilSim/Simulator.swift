@@ -264,6 +264,8 @@ struct ScenarioRun<Node: SimulatedNode> {
                 recoveriesBeforeFence: checked.recoveriesBeforeFence,
                 livesChecked: checked.livesChecked, heldByBrake: checked.heldByBrake,
                 invariantViolations: haViolations.map(\.description)),
+            throughput: SimulationReport.Throughput(
+                messages: sim.messagesTotal, events: sim.eventsTotal, wallSeconds: wallSeconds),
             wallSeconds: wallSeconds,
             haViolations: haViolations,
             certifiedFailures: recorder.certifiedFailures,

@@ -7,9 +7,9 @@ import Foundation
 /// What a scenario run measured. Encodes to JSON with snake_case keys.
 ///
 /// Durations are in milliseconds of virtual time. Percentiles are nearest-rank (see
-/// `Distribution`). Everything but `wall_seconds` is a pure function of the scenario
-/// and its seed: two runs with the same seed encode to the same bytes once
-/// `wall_seconds` is set aside (`deterministicJSON()`).
+/// `Distribution`). Everything but `wall_seconds` and `throughput.messages_per_wall_s`
+/// is a pure function of the scenario and its seed: two runs with the same seed encode
+/// to the same bytes once those are set aside (`deterministicJSON()`).
 public struct SimulationReport: Codable, Sendable {
     public var seed: UInt64
     public var nodes: Int
@@ -43,7 +43,10 @@ public struct SimulationReport: Codable, Sendable {
     public var certifications: Int
     public var election: Election
     public var ha: HA
-    /// Real time the run took; the only field that varies between identical runs.
+    /// How much the simulator itself did, over the whole run (warm-up included).
+    public var throughput: Throughput
+    /// Real time the run took; with `throughput.messages_per_wall_s` the only fields
+    /// that vary between identical runs.
     public var wallSeconds: Double
 
     /// The broken HA invariants (with `--ha`), by kind; `ha.invariantViolations` in words. Not in JSON.
@@ -66,8 +69,30 @@ public struct SimulationReport: Codable, Sendable {
         case falseSuspicions = "false_suspicions"
         case grayFailed = "gray_failed"
         case grayFlaps = "gray_flaps"
-        case traffic, certifications, election, ha
+        case traffic, certifications, election, ha, throughput
         case wallSeconds = "wall_seconds"
+    }
+
+    /// The simulator's work over the whole run, warm-up included.
+    public struct Throughput: Codable, Sendable, Equatable {
+        /// Protocol messages (datagrams and stream messages) the nodes sent.
+        public var messages: Int
+        /// Events the virtual clock dispatched (deliveries, wakes, actions).
+        public var events: Int
+        /// `messages / wall_seconds`: the simulator's speed on this machine (varies
+        /// between identical runs, like `wall_seconds`).
+        public var messagesPerWallS: Double
+
+        public init(messages: Int, events: Int, wallSeconds: Double) {
+            self.messages = messages
+            self.events = events
+            self.messagesPerWallS = wallSeconds > 0 ? Double(messages) / wallSeconds : 0
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case messages, events
+            case messagesPerWallS = "messages_per_wall_s"
+        }
     }
 
     /// The inputs that shaped the run.
@@ -201,10 +226,12 @@ public struct SimulationReport: Codable, Sendable {
         return try encoder.encode(self)
     }
 
-    /// The JSON with `wall_seconds` zeroed: equal for two runs of the same scenario.
+    /// The JSON with `wall_seconds` and `throughput.messages_per_wall_s` zeroed: equal
+    /// for two runs of the same scenario.
     public func deterministicJSON() throws -> Data {
         var copy = self
         copy.wallSeconds = 0
+        copy.throughput.messagesPerWallS = 0
         return try copy.jsonData(prettyPrinted: false)
     }
 }

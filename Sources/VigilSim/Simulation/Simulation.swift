@@ -20,6 +20,10 @@ public final class Simulation<Node: SimulatedNode> {
     public private(set) var bytesSent: [Int]
     public private(set) var messagesSent: [Int]
     public private(set) var counters = Counters()
+    /// Messages (datagrams and streams) sent and events dispatched over the whole run,
+    /// warm-up included: never reset, they measure the simulator's own throughput.
+    public private(set) var messagesTotal = 0
+    public private(set) var eventsTotal = 0
 
     /// What happened to messages, since the last `resetTraffic()`.
     public struct Counters: Sendable, Equatable {
@@ -186,6 +190,7 @@ public final class Simulation<Node: SimulatedNode> {
         let limit = end.nanoseconds
         while let event = self.queue.pop(dueBy: limit) {
             self.clock = event.time
+            self.eventsTotal &+= 1
             self.dispatch(event)
         }
         if self.clock < limit { self.clock = limit }
@@ -440,6 +445,7 @@ public final class Simulation<Node: SimulatedNode> {
             self.counters.datagramsSent += 1
         }
         self.messagesSent[from] += 1
+        self.messagesTotal &+= 1
 
         var packet = packet
         if self.accounting.roundTrip {
