@@ -10,6 +10,7 @@
 #   scripts/bench-scale.sh                              # N = 100, 1000, 10000
 #   scripts/bench-scale.sh --nodes 100,1000 --duration 2m --seed 3
 #   scripts/bench-scale.sh --nodes 100,1000,10000,30000 --no-build
+#   scripts/bench-scale.sh --vigil /path/to/other/vigil --out bench-out/before   # compare builds
 #
 # Every run goes through `nice -n 19`: the machine is shared. Every simulated node
 # holds every member, so memory grows like N²: a size whose estimate (--bytes-per-pair,
@@ -24,6 +25,7 @@ seed=1
 loss="1%"
 out="bench-out/scale"
 build=1
+vigil=.build/release/vigil
 bytes_per_pair=400
 max_mem_gib=$(awk '/MemAvailable/ {printf "%d", $2 / 1024 / 1024 / 2}' /proc/meminfo)
 while [[ $# -gt 0 ]]; do
@@ -34,9 +36,10 @@ while [[ $# -gt 0 ]]; do
         --loss) loss="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
+        --vigil) vigil="$2"; build=0; shift 2 ;;
         --max-mem-gib) max_mem_gib="$2"; shift 2 ;;
         --bytes-per-pair) bytes_per_pair="$2"; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "bench-scale.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -49,7 +52,6 @@ fi
 if [[ $build == 1 ]]; then
     nice -n 19 swift build -c release --product vigil
 fi
-vigil=.build/release/vigil
 [[ -x $vigil ]] || { echo "bench-scale.sh: $vigil missing (build it or drop --no-build)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "bench-scale.sh: /usr/bin/time is needed for peak memory (apt-get install time)" >&2; exit 1; }
 mkdir -p "$out"
