@@ -133,9 +133,12 @@ extension Instance {
                 self.probeFailed(probe)
             } else if !probe.indirectSent && probe.directDeadline <= self.now {
                 self.pending[seq]!.indirectSent = true
-                let relays = self.liveOthers.filter { $0 != probe.target }
-                    .shuffled(using: &self.rng)
-                    .prefix(self.configuration.probe.indirectProbes)
+                // A few distinct relays other than the target, drawn without shuffling
+                // every live member (that was O(N) per late probe).
+                let at = self.liveOthers.partitioningIndex { $0 >= probe.target }
+                let skip = at < self.liveOthers.count && self.liveOthers[at] == probe.target ? at : nil
+                let relays = self.liveOthers.randomSample(
+                    count: self.configuration.probe.indirectProbes, skipping: skip, using: &self.rng)
                 self.pending[seq]!.relaysAsked = relays.count
                 for relay in relays {
                     guard let address = self.entries[relay]?.member.address else { continue }
