@@ -70,6 +70,8 @@ public struct Instance: Sendable {
     var rings = ObserverRings(k: 1, members: [String]())
     var subjects: [String] = []
     var liveOthers: [String] = []
+    /// Names made live while `batchingLiveChanges` runs, not yet in the rings.
+    var batchedLive: [String]?
     var observersCache: [String: [String]] = [:]
 
     var election: LeaderElection
@@ -86,10 +88,14 @@ public struct Instance: Sendable {
     /// Leader only: when fences started (for the brake's window).
     var fenceStarts: [Instant] = []
     var nextHACheckAt: Instant = .zero
-    /// The sorted voter names of the quorum denominator and their digest, rebuilt
-    /// when membership changes (`denominatorDirty`).
-    var denominator: (voters: [String], set: Set<String>, digest: UInt64, reachable: [String]) = ([], [], 0, [])
-    var denominatorDirty = true
+    /// The quorum denominator's voters and their digest's running sum, kept current
+    /// name by name (`voterMayHaveChanged`, settled in `electionView()`): rebuilding it
+    /// from every member on each membership change cost O(N log N) per join per node.
+    var voterSet: Set<String> = []
+    var voterDigestSum: UInt64 = 0
+    /// Names whose standing as a voter may have changed since the last `electionView()`.
+    var voterChanges: [String] = []
+    var votersConfigured = false
 
     var now: Instant = .zero
     var output: [Directive] = []
@@ -133,6 +139,7 @@ public struct Instance: Sendable {
             name: name, address: address, incarnation: incarnation, status: .alive, tags: tags,
             identityKey: identity.publicKey)
         self.rings = ObserverRings(k: configuration.probe.observers, members: [name])
+        self.voterChanges = [name]
         // Reports of a new life must replace those of earlier ones, which no node
         // forgets: start at the life, as incarnations do.
         self.keyReportSequence = Incarnation.first(life: Incarnation.life(of: incarnation))

@@ -218,7 +218,7 @@ extension Instance {
         entry.departure = departure
         entry.suspicion = nil
         self.entries[departure.name] = entry
-        self.denominatorDirty = true
+        self.voterMayHaveChanged(departure.name)
         if old.isLive { self.setLive(departure.name, false) }
         self.publish(
             .statusChanged(member: departure.name, from: old, to: .left, incarnation: departure.incarnation))
@@ -260,6 +260,23 @@ extension Array {
         while picked.count < count {
             let index = Int(rng.next() % UInt64(self.count))
             if !picked.contains(index) { picked.append(index) }
+        }
+        return picked.map { self[$0] }
+    }
+}
+
+extension Array {
+    /// Up to `count` distinct elements other than the one at `skip`, chosen uniformly.
+    func randomSample<R: RandomNumberGenerator>(count: Int, skipping skip: Int?, using rng: inout R) -> [Element] {
+        let available = self.count - (skip == nil ? 0 : 1)
+        guard count < available else {
+            return self.indices.filter { $0 != skip }.map { self[$0] }.shuffled(using: &rng)
+        }
+        var picked: [Int] = []
+        picked.reserveCapacity(count)
+        while picked.count < count {
+            let index = Int(rng.next() % UInt64(self.count))
+            if index != skip && !picked.contains(index) { picked.append(index) }
         }
         return picked.map { self[$0] }
     }

@@ -136,11 +136,15 @@ extension Instance {
         }
         // Live members first, so certificates below are checked against a full view
         // (and removals against the issuers' keys).
-        let ordered = state.members.filter { $0.status.isLive } + state.members.filter { !$0.status.isLive }
-        for member in ordered {
+        self.batchingLiveChanges { this in
+            for member in state.members where member.status.isLive {
+                this.applyAlive(member, regossip: member.name == sender)
+            }
+        }
+        for member in state.members where !member.status.isLive {
             switch member.status {
             case .alive, .suspect:
-                self.applyAlive(member, regossip: member.name == sender)
+                break  // merged above
             case .failed:
                 let votes = (votesBySubject[member.name] ?? []).filter { $0.incarnation == member.incarnation }
                 if member.name == self.me.name {
@@ -161,7 +165,7 @@ extension Instance {
                         var entry = MemberEntry(member: record)
                         entry.departure = departure
                         self.entries[member.name] = entry
-                        self.denominatorDirty = true
+                        self.voterMayHaveChanged(member.name)
                         self.publish(
                             .statusChanged(member: member.name, from: nil, to: .left, incarnation: member.incarnation))
                     } else {
@@ -200,7 +204,7 @@ extension Instance {
         var entry = MemberEntry(member: record)
         entry.removal = removal
         self.entries[member.name] = entry
-        self.denominatorDirty = true
+        self.voterMayHaveChanged(member.name)
         self.publish(.statusChanged(member: member.name, from: nil, to: .left, incarnation: member.incarnation))
     }
 
@@ -218,7 +222,7 @@ extension Instance {
         var entry = MemberEntry(member: record)
         entry.certificate = proven
         self.entries[member.name] = entry
-        self.denominatorDirty = true
+        self.voterMayHaveChanged(member.name)
         self.publish(.statusChanged(member: member.name, from: nil, to: .failed, incarnation: member.incarnation))
         self.publish(.failureCertified(proven))
         self.certifiedAt[member.name] = self.now

@@ -205,7 +205,7 @@ extension Instance {
         if self.fenceStarts.count >= ha.maxFencesPerWindow {
             return "\(self.fenceStarts.count) fences started within \(ha.fenceWindow)"
         }
-        let voters = self.denominator.voters
+        let voters = self.voterSet
         guard !voters.isEmpty else { return nil }
         let bad = voters.filter { name in
             guard let status = self.member(named: name)?.status, status == .failed || status == .suspect else {
@@ -262,7 +262,7 @@ extension Instance {
     mutating func store(_ record: HARecord) {
         let wasFenced = self.haRecords[record.node]?.phase.isFenced ?? false
         self.haRecords[record.node] = record
-        if wasFenced != record.phase.isFenced { self.denominatorDirty = true }
+        if wasFenced != record.phase.isFenced { self.voterMayHaveChanged(record.node) }
         // Journaled before anything can carry it on: gossip taken from the queue below
         // leaves in a later directive of this same output, or in a later output.
         self.output.append(.persist(.ha(record)))

@@ -15,7 +15,7 @@ extension Instance {
             if let current = self.haRecords[record.node], record.precedence <= current.precedence { continue }
             self.haRecords[record.node] = record
             // A fenced node leaves the quorum denominator.
-            self.denominatorDirty = true
+            self.voterMayHaveChanged(record.node)
         }
     }
 }

@@ -1,24 +1,7 @@
 extension Instance {
     /// The quorum denominator as the election sees it now.
     mutating func electionView() -> ElectionView {
-        if self.denominatorDirty {
-            self.denominatorDirty = false
-            let configured = self.configuration.election.voters
-            var voters: [String]
-            if configured.isEmpty {
-                // Every member not left (failed members count until fenced or gone:
-                // a partition's minority side can never reach a majority).
-                // Fenced members leave it: their power is off, for good this life.
-                voters = self.entries.values.filter { $0.member.status != .left && !self.isFenced($0.member.name) }
-                    .map(\.member.name)
-                if self.me.status != .left && !self.isFenced(self.me.name) { voters.append(self.me.name) }
-            } else {
-                voters = configured
-            }
-            voters.sort()
-            let reachable = voters.filter { $0 == self.me.name || self.entries[$0]?.member.status.isLive == true }
-            self.denominator = (voters, Set(voters), ElectionView.digest(of: voters), reachable)
-        }
+        self.settleVoterChanges()
         let healthy = self.health.score <= self.configuration.lifeguard.voteHealthLimit
         // Fenced and back, not yet returned to service: it neither stands nor leads.
         let alive = self.started && !self.hasLeft && self.ownCertificate == nil && !self.isFenced(self.me.name)
@@ -27,9 +10,49 @@ extension Instance {
         // another node already held: seeds 172, 782, 816, 894 of the HA properties).
         let joining = self.entries.isEmpty && !self.seeds.isEmpty
         return ElectionView(
-            voters: self.denominator.voters, voterSet: self.denominator.set, digest: self.denominator.digest,
-            reachableVoters: self.denominator.reachable, heartbeatTargets: self.liveOthers,
-            canStand: alive && healthy && !self.isolated && !joining, canLead: alive)
+            voterSet: self.voterSet, digest: ElectionView.digest(sum: self.voterDigestSum, count: self.voterSet.count),
+            heartbeatTargets: self.liveOthers, canStand: alive && healthy && !self.isolated && !joining,
+            canLead: alive)
+    }
+
+    /// `name` joined, left, or was fenced or returned to service: its place in the
+    /// quorum denominator is checked at the next `electionView()`.
+    mutating func voterMayHaveChanged(_ name: String) {
+        self.voterChanges.append(name)
+    }
+
+    /// Brings the voter set up to date with the names changed since the last call.
+    /// By default every member not left (failed members count until fenced or gone:
+    /// a partition's minority side can never reach a majority) and not fenced (their
+    /// power is off, for good this life) votes; a configured voter set is fixed.
+    mutating func settleVoterChanges() {
+        guard !self.voterChanges.isEmpty else { return }
+        let configured = self.configuration.election.voters
+        if !configured.isEmpty {
+            if !self.votersConfigured {
+                self.votersConfigured = true
+                self.voterSet = Set(configured)
+                self.voterDigestSum = self.voterSet.reduce(0) { $0 &+ ElectionView.digestTerm($1) }
+            }
+            self.voterChanges.removeAll()
+            return
+        }
+        for name in self.voterChanges {
+            let votes: Bool
+            if name == self.me.name {
+                votes = self.me.status != .left && !self.isFenced(name)
+            } else if let entry = self.entries[name] {
+                votes = entry.member.status != .left && !self.isFenced(name)
+            } else {
+                votes = false
+            }
+            if votes {
+                if self.voterSet.insert(name).inserted { self.voterDigestSum &+= ElectionView.digestTerm(name) }
+            } else if self.voterSet.remove(name) != nil {
+                self.voterDigestSum &-= ElectionView.digestTerm(name)
+            }
+        }
+        self.voterChanges.removeAll(keepingCapacity: true)
     }
 
     /// Runs the election's timers (called from `tick`).

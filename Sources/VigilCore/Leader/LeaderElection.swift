@@ -277,7 +277,7 @@ public struct LeaderElection: Sendable {
             return
         }
         let request = ElectionMessage.preVoteRequest(
-            term: self.term + 1, voters: view.votersDigest, count: UInt32(view.voters.count))
+            term: self.term + 1, voters: view.votersDigest, count: UInt32(view.voterCount))
         for voter in view.reachableVoters where voter != self.me {
             actions.append(.send(request, to: voter))
         }
@@ -300,7 +300,7 @@ public struct LeaderElection: Sendable {
         for voter in view.reachableVoters where voter != self.me {
             actions.append(
                 .send(
-                    .voteRequest(term: self.term, voters: view.votersDigest, count: UInt32(view.voters.count)),
+                    .voteRequest(term: self.term, voters: view.votersDigest, count: UInt32(view.voterCount)),
                     to: voter))
         }
     }
@@ -395,7 +395,7 @@ public struct LeaderElection: Sendable {
             return nil
         }
         // The voter set changed since the buckets were built: count the slow way.
-        let others = view.voters.filter { $0 != self.me }.compactMap { self.acknowledged[$0] }.sorted(by: >)
+        let others = self.acknowledged.filter { $0.key != self.me && view.isVoter($0.key) }.map(\.value).sorted(by: >)
         guard others.count >= needed else { return nil }
         return others[needed - 1] + lease
     }
@@ -448,59 +448,80 @@ public struct LeaderElection: Sendable {
 
 /// What the election needs to know of the membership, built by `Instance`.
 public struct ElectionView: Sendable, Equatable {
-    /// The voters counted in the quorum denominator, sorted: every member not left
-    /// and not fenced (failed members still count), or the configured voter set.
-    public var voters: [String]
-    /// The voters currently live (alive or suspect) here: whom to ask.
-    public var reachableVoters: [String]
+    /// The voters counted in the quorum denominator: every member not left and not
+    /// fenced (failed members still count), or the configured voter set.
+    let voterSet: Set<String>
+    /// Identifies the voter set, so a voter can check that a candidate counts the same.
+    public private(set) var votersDigest: UInt64
     /// Who hears heartbeats (live members; voters acknowledge).
     public var heartbeatTargets: [String]
     /// Whether this node may stand for election (healthy, not isolated, not failed).
     public var canStand: Bool
     /// Whether this node may go on leading (not declared failed, not left).
     public var canLead: Bool
+    /// Whom to ask, when given explicitly; else the voters among `heartbeatTargets`.
+    private var explicitReachable: [String]?
 
     public init(voters: [String], reachableVoters: [String], heartbeatTargets: [String], canStand: Bool, canLead: Bool) {
         self.init(
-            voters: voters, voterSet: Set(voters), digest: Self.digest(of: voters), reachableVoters: reachableVoters,
-            heartbeatTargets: heartbeatTargets, canStand: canStand, canLead: canLead)
+            voterSet: Set(voters), digest: Self.digest(of: voters), heartbeatTargets: heartbeatTargets,
+            canStand: canStand, canLead: canLead)
+        self.explicitReachable = reachableVoters
     }
 
-    /// With the set and digest of `voters` already known (`Instance` caches them).
-    init(
-        voters: [String], voterSet: Set<String>, digest: UInt64, reachableVoters: [String],
-        heartbeatTargets: [String], canStand: Bool, canLead: Bool
-    ) {
-        self.voters = voters
+    /// With the voter set and its digest already known (`Instance` keeps them current);
+    /// the voters to ask are then the live ones among `heartbeatTargets`.
+    init(voterSet: Set<String>, digest: UInt64, heartbeatTargets: [String], canStand: Bool, canLead: Bool) {
         self.voterSet = voterSet
         self.votersDigest = digest
-        self.reachableVoters = reachableVoters
         self.heartbeatTargets = heartbeatTargets
         self.canStand = canStand
         self.canLead = canLead
+        self.explicitReachable = nil
     }
 
-    /// Identifies the voter set, so a voter can check that a candidate counts the same.
-    public private(set) var votersDigest: UInt64
-    let voterSet: Set<String>
+    /// The voters, sorted (for display: the election itself only counts and looks up).
+    public var voters: [String] { self.voterSet.sorted() }
+
+    /// How many voters the denominator has.
+    public var voterCount: Int { self.voterSet.count }
+
+    /// The voters currently live (alive or suspect) here: whom to ask, in name order.
+    /// Built on demand: only a node that stands needs it.
+    public var reachableVoters: [String] {
+        self.explicitReachable ?? self.heartbeatTargets.filter { self.voterSet.contains($0) }
+    }
 
     /// Whether `name` is one of the voters (a hash lookup: the leader asks per ack).
     public func isVoter(_ name: String) -> Bool { self.voterSet.contains(name) }
 
     /// Whether a candidate that sent this digest and count counts the same voters.
     func counts(sameVotersAs digest: UInt64, _ count: UInt32) -> Bool {
-        digest == self.votersDigest && Int(count) == self.voters.count
+        digest == self.votersDigest && Int(count) == self.voterSet.count
     }
 
     /// More than half of the voters.
-    public var majority: Int { self.voters.count / 2 + 1 }
+    public var majority: Int { self.voterSet.count / 2 + 1 }
 
-    static func digest(of names: [String]) -> UInt64 {
-        var digest: UInt64 = 0x6C65_6164_6572  // "leader"
-        for name in names {
-            digest = StableHash.combine(digest, StableHash.hash(name))
+    /// An order-independent digest of a voter set: the wrapping sum of one hash per
+    /// name, bound to the count. `Instance` keeps the sum as members come and go (one
+    /// addition or subtraction per change) instead of hashing every voter again.
+    static func digest(of names: some Sequence<String>) -> UInt64 {
+        var sum: UInt64 = 0
+        var count = 0
+        for name in Set(names) {
+            sum &+= Self.digestTerm(name)
+            count += 1
         }
-        return digest
+        return Self.digest(sum: sum, count: count)
+    }
+
+    static func digestTerm(_ name: String) -> UInt64 {
+        StableHash.hash(name, salt: 0x6C65_6164_6572)  // "leader"
+    }
+
+    static func digest(sum: UInt64, count: Int) -> UInt64 {
+        StableHash.combine(StableHash.combine(0x6C65_6164_6572, sum), UInt64(count))
     }
 }
 

@@ -77,7 +77,7 @@ extension Instance {
         entry.removal = removal
         entry.reconnect = nil
         self.entries[removal.name] = entry
-        self.denominatorDirty = true
+        self.voterMayHaveChanged(removal.name)
         self.publish(
             .statusChanged(member: removal.name, from: .failed, to: .left, incarnation: entry.member.incarnation))
         self.queue.enqueue(.removed(removal), key: .member(removal.name), priority: .failureNews)

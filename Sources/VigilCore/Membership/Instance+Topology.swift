@@ -26,6 +26,15 @@ extension Instance {
     /// Records that `name` joined (`true`) or left (`false`) the live view: the
     /// observer rings and the list of live peers change at once, subjects lazily.
     mutating func setLive(_ name: String, _ live: Bool) {
+        if live, self.batchedLive != nil {
+            // Inside `batchingLiveChanges`: the rings and the live list take it at the end.
+            self.batchedLive!.append(name)
+            self.observersCache.removeAll(keepingCapacity: true)
+            self.topologyDirty = true
+            self.voterMayHaveChanged(name)
+            return
+        }
+        self.flushBatchedLive()
         if live {
             self.rings.insert(name)
         } else {
@@ -46,7 +55,33 @@ extension Instance {
         }
         self.observersCache.removeAll(keepingCapacity: true)
         self.topologyDirty = true
-        self.denominatorDirty = true
+        self.voterMayHaveChanged(name)
+    }
+
+    /// Runs `body` with members made live collected and added to the observer rings and
+    /// the live list in one sort each at the end, which ends in the same state as
+    /// adding them one by one. Only for code that reads neither while it runs
+    /// (`merge` of a synced state's live members).
+    mutating func batchingLiveChanges(_ body: (inout Instance) -> Void) {
+        self.flushBatchedLive()
+        self.batchedLive = []
+        body(&self)
+        self.flushBatchedLive()
+    }
+
+    mutating func flushBatchedLive() {
+        guard let names = self.batchedLive else { return }
+        self.batchedLive = nil
+        guard !names.isEmpty else { return }
+        self.rings.insert(contentsOf: names)
+        var fresh = Set<String>()
+        for name in names where name != self.me.name {
+            let index = self.liveOthers.partitioningIndex { $0 >= name }
+            if index == self.liveOthers.count || self.liveOthers[index] != name { fresh.insert(name) }
+        }
+        guard !fresh.isEmpty else { return }
+        self.liveOthers.append(contentsOf: fresh)
+        self.liveOthers.sort()
     }
 
     /// The observers of `subject` in this node's current view.

@@ -1,29 +1,94 @@
 /// What one node keeps about one member beyond the gossiped `Member` record.
+///
+/// Every node holds one entry per member, so a simulated cluster of N nodes holds N²
+/// of them: the record stays small (the `Member` plus one word). What only a member
+/// under suspicion, failed, gone or flapping needs lives in `Rare`, boxed in a
+/// one-element array (copy-on-write, no allocation while empty) and dropped again
+/// once every part of it is back to its default.
 struct MemberEntry: Sendable {
     var member: Member
-    /// The running suspicion window for `member.incarnation`, if any.
-    var suspicion: SuspicionTimer?
-    /// A suspicion heard from one observer while this node, not an observer of the
-    /// member, waits for a second to corroborate it (`applySuspicion`).
-    var heldSuspicion: (suspicion: Suspicion, at: Instant)?
-    /// Votes against `member.incarnation` seen so far, by observer name.
-    var votes: [String: Vote] = [:]
-    /// The proof behind `.failed`, once declared.
-    var certificate: FailureCertificate?
-    /// The signed departure behind `.left`, when the member left by itself.
-    var departure: Departure?
-    /// The signed operator removal behind `.left`, when it was forced out.
-    var removal: Removal?
-    /// Attempts to reach this member again while it is failed (serf's reconnect).
-    var reconnect: ReconnectState?
-    /// When this node last pushed its state to this member because a packet came from
-    /// it while it was failed (`answerFailedSender`).
-    var contactSyncAt: Instant?
-    /// When this member last refuted a suspicion (newest last; at most `flapLimit`).
-    var refutations: [Instant] = []
+    /// Empty, or one `Rare` with at least one field set.
+    private var rare: [Rare] = []
+
+    private struct Rare: Sendable {
+        var suspicion: SuspicionTimer?
+        var heldSuspicion: (suspicion: Suspicion, at: Instant)?
+        var votes: [String: Vote] = [:]
+        var certificate: FailureCertificate?
+        var departure: Departure?
+        var removal: Removal?
+        var reconnect: ReconnectState?
+        var contactSyncAt: Instant?
+        var refutations: [Instant] = []
+
+        var isEmpty: Bool {
+            self.suspicion == nil && self.heldSuspicion == nil && self.votes.isEmpty && self.certificate == nil
+                && self.departure == nil && self.removal == nil && self.reconnect == nil
+                && self.contactSyncAt == nil && self.refutations.isEmpty
+        }
+    }
 
     init(member: Member) {
         self.member = member
+    }
+
+    /// Changes the boxed part in place; `isDefault` says whether the new value is the
+    /// field's default (then nothing is boxed for it, and an empty box is dropped).
+    private mutating func update(isDefault: Bool, _ change: (inout Rare) -> Void) {
+        if self.rare.isEmpty {
+            if isDefault { return }
+            self.rare.append(Rare())
+        }
+        change(&self.rare[0])
+        if isDefault && self.rare[0].isEmpty { self.rare = [] }
+    }
+
+    /// The running suspicion window for `member.incarnation`, if any.
+    var suspicion: SuspicionTimer? {
+        get { self.rare.first?.suspicion }
+        set { self.update(isDefault: newValue == nil) { $0.suspicion = newValue } }
+    }
+    /// A suspicion heard from one observer while this node, not an observer of the
+    /// member, waits for a second to corroborate it (`applySuspicion`).
+    var heldSuspicion: (suspicion: Suspicion, at: Instant)? {
+        get { self.rare.first?.heldSuspicion }
+        set { self.update(isDefault: newValue == nil) { $0.heldSuspicion = newValue } }
+    }
+    /// Votes against `member.incarnation` seen so far, by observer name.
+    var votes: [String: Vote] {
+        get { self.rare.first?.votes ?? [:] }
+        set { self.update(isDefault: newValue.isEmpty) { $0.votes = newValue } }
+    }
+    /// The proof behind `.failed`, once declared.
+    var certificate: FailureCertificate? {
+        get { self.rare.first?.certificate }
+        set { self.update(isDefault: newValue == nil) { $0.certificate = newValue } }
+    }
+    /// The signed departure behind `.left`, when the member left by itself.
+    var departure: Departure? {
+        get { self.rare.first?.departure }
+        set { self.update(isDefault: newValue == nil) { $0.departure = newValue } }
+    }
+    /// The signed operator removal behind `.left`, when it was forced out.
+    var removal: Removal? {
+        get { self.rare.first?.removal }
+        set { self.update(isDefault: newValue == nil) { $0.removal = newValue } }
+    }
+    /// Attempts to reach this member again while it is failed (serf's reconnect).
+    var reconnect: ReconnectState? {
+        get { self.rare.first?.reconnect }
+        set { self.update(isDefault: newValue == nil) { $0.reconnect = newValue } }
+    }
+    /// When this node last pushed its state to this member because a packet came from
+    /// it while it was failed (`answerFailedSender`).
+    var contactSyncAt: Instant? {
+        get { self.rare.first?.contactSyncAt }
+        set { self.update(isDefault: newValue == nil) { $0.contactSyncAt = newValue } }
+    }
+    /// When this member last refuted a suspicion (newest last; at most `flapLimit`).
+    var refutations: [Instant] {
+        get { self.rare.first?.refutations ?? [] }
+        set { self.update(isDefault: newValue.isEmpty) { $0.refutations = newValue } }
     }
 }
 

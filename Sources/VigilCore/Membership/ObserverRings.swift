@@ -37,6 +37,20 @@ public struct ObserverRings: Sendable {
         }
     }
 
+    /// Adds every name of `names` not yet present: one sort per ring instead of one
+    /// O(N) insertion per name (a joiner learns the whole cluster from one sync).
+    /// The rings end up exactly as after inserting the names one by one.
+    public mutating func insert<S: Sequence>(contentsOf names: S) where S.Element == String {
+        var added: [String] = []
+        for name in names where self.names.insert(name).inserted { added.append(name) }
+        guard !added.isEmpty else { return }
+        for r in 0..<self.k {
+            self.rings[r].reserveCapacity(self.rings[r].count + added.count)
+            for name in added { self.rings[r].append(RingEntry(hash: Self.position(of: name, ring: r), name: name)) }
+            self.rings[r].sort { ($0.hash, $0.name) < ($1.hash, $1.name) }
+        }
+    }
+
     /// Removes `name` from every ring. No-op if absent.
     public mutating func remove(_ name: String) {
         guard self.names.remove(name) != nil else { return }
