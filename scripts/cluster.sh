@@ -258,10 +258,19 @@ EOF
         mkdir -p "$dir"
         ip netns add "$ns"
         ip -n "$ns" link set lo up
-        ip -n "$bridge_ns" link add "$name" type veth peer name eth0 netns "$ns"
+        ip -n "$bridge_ns" link add "$name" type veth peer name eth0 address "$(node_mac "$name")" netns "$ns"
         ip -n "$bridge_ns" link set "$name" master br0 up
         ip -n "$ns" addr add "$ip/24" dev eth0
         ip -n "$ns" link set eth0 up
+        # Permanent neighbour entries between this node and every earlier one (node_mac:
+        # the shared table's dynamic entries run out past about 30 nodes); permanent
+        # ones are not counted against gc_thresh3.
+        local j batch=""
+        for ((j = 1; j < i; j++)); do
+            batch+="neigh replace $net_prefix.$j lladdr $(node_mac "n$j") dev eth0 nud permanent"$'\n'
+            ip -n "$(node_ns "n$j")" neigh replace "$ip" lladdr "$(node_mac "$name")" dev eth0 nud permanent
+        done
+        [[ -z $batch ]] || ip -n "$ns" -batch - <<<"$batch"
         # Node 1 is the seed; a restarted node 1 joins through node 2 (Vigil also has its saved members).
         local seed=$net_prefix.1:$gossip_port
         [[ $name == n1 ]] && seed=$net_prefix.2:$gossip_port

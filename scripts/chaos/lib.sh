@@ -55,6 +55,11 @@ resolve_run() {
 
 node_ns() { echo "$node_ns_prefix${1#n}"; }
 node_ip() { echo "$net_prefix.${1#n}"; }
+# A fixed MAC per node (its eth0), so that cluster.sh can give every namespace permanent
+# neighbour entries: the kernel's IPv4 neighbour table is shared by all namespaces and
+# `gc_thresh3` (1024 here) caps its dynamic entries, which 50 nodes (2,450 pairs) exceed —
+# the late joiners then could not reach anyone ("neighbor table overflow" in dmesg).
+node_mac() { local k=${1#n}; printf '02:77:00:00:%02x:%02x' $((k / 256)) $((k % 256)); }
 node_dir() { echo "$RUN/nodes/$1"; }
 
 # check_node NAME: NAME is one of this cluster's nodes (n1..nN), else exit 2.
