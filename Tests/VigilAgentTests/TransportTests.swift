@@ -404,6 +404,61 @@ private func withWatchdog<T>(
         try await receiverLoop.shutdownGracefully()
     }
 
+    @Test func burstOfDatagramsArrivesWholeAndInOrder() async throws {
+        // Sent from a task off the event loop in one go, so the datagrams queue up
+        // and are written together, and read several per `recvmmsg`.
+        let a = try await GossipTransport(settings: loopback(), keyring: Keyring(primary: keyA), logger: testLogger)
+        let b = try await GossipTransport(settings: loopback(), keyring: Keyring(primary: keyA), logger: testLogger)
+        // Well inside the default socket buffer (about 200 KiB), so the kernel keeps all.
+        let count: UInt32 = 100
+        try await withWatchdog([a, b]) {
+            var events = b.events.makeAsyncIterator()
+            for seq in 1...count {
+                a.send(Packet(sender: "node-a", message: .ack(seq: seq)), to: b.localAddress)
+            }
+            for seq in 1...count {
+                let event = try #require(await events.next())
+                #expect(event == .packet(Packet(sender: "node-a", message: .ack(seq: seq)), from: a.localAddress, reliable: false))
+            }
+        }
+        #expect(b.stats.packetsIn == UInt64(count))
+        #expect(b.stats.dropped.values.allSatisfy { $0 == 0 })
+        #expect(b.stats.bytesIn == a.stats.bytesOut)
+        await a.close()
+        await b.close()
+    }
+
+    @Test func datagramLongerThanTheLimitIsDroppedAsOversizeFromTheSocket() async throws {
+        // The receive buffer is cut into one slice per datagram of a `recvmmsg`; a
+        // datagram longer than the limit must still be seen to be too long.
+        var settings = loopback()
+        settings.maxDatagramBytes = 1_000
+        let receiverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let receiver = try await GossipTransport(
+            settings: settings, keyring: Keyring(primary: keyA), logger: testLogger, group: receiverLoop)
+        let sender = try await GossipTransport(settings: loopback(), keyring: Keyring(primary: keyA), logger: testLogger)
+        let raw = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let target = try SocketAddress(ipAddress: "127.0.0.1", port: Int(receiver.localAddress.port))
+        try await withWatchdog([receiver, sender]) {
+            var events = receiver.events.makeAsyncIterator()
+            for size in [1_001, 1_500, 4_000] {
+                try await raw.writeAndFlush(
+                    AddressedEnvelope(remoteAddress: target, data: ByteBuffer(repeating: 7, count: size))
+                ).get()
+            }
+            // One event loop: once this arrives, the long ones before it were counted.
+            sender.send(ping, to: receiver.localAddress)
+            #expect(try #require(await events.next()) == .packet(ping, from: sender.localAddress, reliable: false))
+        }
+        #expect(receiver.stats.dropped(.oversize) == 3)
+        #expect(receiver.stats.packetsIn == 1)
+        try await raw.close()
+        await receiver.close()
+        await sender.close()
+        try await receiverLoop.shutdownGracefully()
+    }
+
     @Test func badStreamFramesAreDroppedAndCounted() async throws {
         let receiverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let receiver = try await GossipTransport(

@@ -45,12 +45,7 @@ public struct AgentService: Service {
         SystemdNotifier.notify("READY=1", logger: self.logger)
         await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await event in self.transport.events {
-                    switch event {
-                    case .packet(let packet, let from, _):
-                        await self.runtime.receive(packet, from: from)
-                    }
-                }
+                await self.runtime.receive(self.transport.events)
             }
             group.addTask {
                 var lastCounters = ContinuousClock.now

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import VigilCore
 import VigilCrypto
 
@@ -36,6 +37,11 @@ public final class GossipTransport: Sendable {
     private let connections: ConnectionRegistry
     private let datagramChannel: any Channel
     private let serverChannel: any Channel
+    /// Datagrams sealed and waiting for the event loop (see ``write(_:to:address:)``).
+    private let outbox = Mutex(Outbox())
+    /// Peers' addresses as socket addresses, so an IP literal is parsed once, not per
+    /// datagram.
+    private let targets = Mutex([Address: SocketAddress]())
 
     /// Binds UDP and TCP on `settings.bind` and starts reading.
     ///
@@ -141,7 +147,7 @@ public final class GossipTransport: Sendable {
     public func send(_ packet: Packet, to address: Address) {
         guard !self.connections.isClosed else { return }
         let sealed = self.sealer.seal(packet, advertised: self.advertisedAddress, to: address)
-        if let target = try? SocketAddress(ipAddress: address.host, port: Int(address.port)) {
+        if let target = self.literalTarget(address) {
             self.write(sealed, to: target, address: address)
             return
         }
@@ -210,20 +216,61 @@ public final class GossipTransport: Sendable {
         self.connections.remove(channel)
     }
 
+    /// `address` as a socket address if its host is an IP literal, remembered.
+    private func literalTarget(_ address: Address) -> SocketAddress? {
+        if let known = self.targets.withLock({ $0[address] }) { return known }
+        guard let target = try? SocketAddress(ipAddress: address.host, port: Int(address.port)) else { return nil }
+        self.targets.withLock { targets in
+            // A cache of peers, not a member list: start over rather than grow without bound.
+            if targets.count >= Self.targetCacheSize { targets.removeAll(keepingCapacity: true) }
+            targets[address] = target
+        }
+        return target
+    }
+
+    static let targetCacheSize = 16_384
+
+    /// Queues one datagram for the event loop. The first datagram queued schedules
+    /// one task there that writes every datagram queued by then and flushes once: a
+    /// burst of answers costs one wake-up of the loop and one flush (which NIO sends
+    /// with one `sendmmsg`), not one each.
     private func write(_ sealed: [UInt8], to target: SocketAddress, address: Address) {
         let datagram = AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: sealed))
-        let count = UInt64(sealed.count)
-        self.datagramChannel.writeAndFlush(datagram).whenComplete { result in
-            switch result {
-            case .success:
-                self.counters.update {
-                    $0.packetsOut += 1
-                    $0.bytesOut += count
-                }
-            case .failure(let error):
-                self.sendFailed(to: address, kind: "datagram", error: error)
-            }
+        let schedule = self.outbox.withLock { outbox in
+            outbox.datagrams.append((datagram, address))
+            defer { outbox.scheduled = true }
+            return !outbox.scheduled
         }
+        guard schedule else { return }
+        self.datagramChannel.eventLoop.execute { self.writeOutbox() }
+    }
+
+    /// On the event loop: writes what is queued, then flushes.
+    private func writeOutbox() {
+        let batch = self.outbox.withLock { outbox in
+            outbox.scheduled = false
+            var taken: [(AddressedEnvelope<ByteBuffer>, Address)] = []
+            swap(&taken, &outbox.datagrams)
+            return taken
+        }
+        let loop = self.datagramChannel.eventLoop
+        for (datagram, address) in batch {
+            let count = UInt64(datagram.data.readableBytes)
+            let promise = loop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { result in
+                switch result {
+                case .success:
+                    self.counters.update {
+                        $0.packetsOut += 1
+                        $0.bytesOut += count
+                    }
+                case .failure(let error):
+                    self.sendFailed(to: address, kind: "datagram", error: error)
+                }
+            }
+            self.datagramChannel.write(datagram, promise: promise)
+        }
+        self.datagramChannel.flush()
     }
 
     private func sendFailed(to address: Address, kind: String, error: any Error) {
@@ -314,8 +361,15 @@ extension GossipTransport {
             // Every datagram read whole: NIO's default buffer is 2 KiB. One byte more
             // than the limit, so that a longer datagram (cut to the buffer by the
             // kernel) is still seen to be too long, and counted as oversize.
+            //
+            // Read with `recvmmsg`, `datagramsPerRead` at a time, each into its own
+            // slice of one buffer that is reused (its slices are released before the
+            // next read): one system call per burst rather than per datagram.
             .channelOption(
-                .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: settings.maxDatagramBytes + 1))
+                .recvAllocator,
+                value: FixedSizeRecvByteBufferAllocator(
+                    capacity: (settings.maxDatagramBytes + 1) * Self.datagramsPerRead))
+            .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
             .channelOption(.maxMessagesPerRead, value: 16)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -325,6 +379,9 @@ extension GossipTransport {
             .bind(to: address)
             .get()
     }
+
+    /// Datagrams read by one `recvmmsg`. 16 slices of 64 KiB: a 1 MiB receive buffer.
+    static let datagramsPerRead = 16
 
     private static func bindServer(
         to address: SocketAddress,
@@ -376,6 +433,13 @@ extension GossipTransport {
             .bind(to: address)
             .get()
     }
+}
+
+/// Datagrams sealed off the event loop, waiting to be written there.
+struct Outbox {
+    var datagrams: [(AddressedEnvelope<ByteBuffer>, Address)] = []
+    /// A task to write them is scheduled on the loop.
+    var scheduled = false
 }
 
 /// Why the transport could not start. The description names the setting and what

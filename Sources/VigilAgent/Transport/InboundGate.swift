@@ -35,16 +35,18 @@ final class InboundGate: Sendable {
 
     /// One datagram from `source`, its UDP source address.
     func receiveDatagram(_ buffer: ByteBuffer, from source: Address) {
-        self.counters.update { $0.bytesIn += UInt64(buffer.readableBytes) }
+        let bytes = UInt64(buffer.readableBytes)
         // Refuse before copying anything out of the buffer.
         guard buffer.readableBytes <= self.maxDatagramBytes else {
+            self.counters.update { $0.bytesIn += bytes }
             return self.drop(EnvelopeError.oversize, peer: source, reliable: false)
         }
         do {
             let (packet, _) = try self.sealer.open(
                 Array(buffer.readableBytesView), maxBytes: self.maxDatagramBytes, source: source)
-            self.deliver(.packet(packet, from: source, reliable: false))
+            self.deliver(.packet(packet, from: source, reliable: false), bytes: bytes)
         } catch {
+            self.counters.update { $0.bytesIn += bytes }
             self.drop(error, peer: source, reliable: false)
         }
     }
@@ -56,7 +58,7 @@ final class InboundGate: Sendable {
         do {
             let (packet, advertised) = try self.sealer.open(
                 Array(buffer.readableBytesView), maxBytes: self.maxFrameBytes)
-            self.deliver(.packet(packet, from: advertised, reliable: true))
+            self.deliver(.packet(packet, from: advertised, reliable: true), bytes: 0)
         } catch {
             self.drop(error, peer: peer, reliable: true)
         }
@@ -78,10 +80,14 @@ final class InboundGate: Sendable {
 
     private static let framePrefixBytes = StreamFrameDecoder.prefixBytes
 
-    private func deliver(_ event: TransportEvent) {
+    /// Hands `event` on, counting it and `bytes` more received (one lock per packet).
+    private func deliver(_ event: TransportEvent, bytes: UInt64) {
         // Counted before the consumer can see it, so a count read after receiving an
         // event includes it.
-        self.counters.update { $0.packetsIn += 1 }
+        self.counters.update {
+            $0.packetsIn += 1
+            $0.bytesIn += bytes
+        }
         if case .dropped = self.continuation.yield(event) {
             // `bufferingNewest`: the oldest buffered event made room for this one.
             self.counters.drop(.bufferFull)

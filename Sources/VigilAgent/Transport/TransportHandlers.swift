@@ -9,6 +9,11 @@ final class DatagramHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private let gate: InboundGate
+    /// Source addresses as `Address`es: peers send again and again from the same
+    /// address, and formatting its IP as text for every datagram was measurable.
+    private var sources: [SocketAddress: Address] = [:]
+    /// Distinct sources remembered before starting over (a cache, not a member list).
+    static let sourceCacheSize = 4_096
 
     init(gate: InboundGate) {
         self.gate = gate
@@ -16,8 +21,16 @@ final class DatagramHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let datagram = Self.unwrapInboundIn(data)
-        guard let source = Address(datagram.remoteAddress) else { return }
+        guard let source = self.address(of: datagram.remoteAddress) else { return }
         self.gate.receiveDatagram(datagram.data, from: source)
+    }
+
+    private func address(of socketAddress: SocketAddress) -> Address? {
+        if let known = self.sources[socketAddress] { return known }
+        guard let address = Address(socketAddress) else { return nil }
+        if self.sources.count >= Self.sourceCacheSize { self.sources.removeAll(keepingCapacity: true) }
+        self.sources[socketAddress] = address
+        return address
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
