@@ -273,6 +273,23 @@ def line_plot(path, title, xlabel, ylabel, series, xlog=False, ylog=False, hline
     svg.save(path)
 
 
+def draw_bars(svg, ax, groups, systems, values, value_labels):
+    """One bar per (group, system) with a value, side by side within each group's slot."""
+    bw = 0.8 / len(systems)
+    for g, group in enumerate(groups):
+        for s, system in enumerate(systems):
+            v = values.get((group, system))
+            if v is None:
+                continue
+            x0, x1 = ax.px(g + 0.1 + s * bw), ax.px(g + 0.1 + (s + 1) * bw)
+            y = ax.py(v)
+            svg.add(f'<rect x="{x0:.1f}" y="{y:.1f}" width="{x1 - x0:.1f}" height="{ax.py(0) - y:.1f}" '
+                    f'fill="{color(system, s)}"/>')
+            if value_labels:
+                svg.text((x0 + x1) / 2, y - 4, f"{v:.3g}" if v < 100 else tick_label(round(v)), size=10,
+                         anchor="middle")
+
+
 def bar_panels(path, title, groups, systems, panels, notes=()):
     """panels: [(panel title, unit, {(group, system): value}, target or None, target label)]."""
     width = 40 + 300 * len(panels)
@@ -285,18 +302,7 @@ def bar_panels(path, title, groups, systems, panels, notes=()):
         slots = len(groups)
         ax = Axes(svg, (left, 60, left + 220, 320), (0, slots), (0, top), xlabel="", ylabel=unit,
                   title=ptitle, xticks=[i + 0.5 for i in range(slots)], xticklabels=groups)
-        bw = 0.8 / len(systems)
-        for g, group in enumerate(groups):
-            for s, system in enumerate(systems):
-                v = values.get((group, system))
-                if v is None:
-                    continue
-                x0, x1 = ax.px(g + 0.1 + s * bw), ax.px(g + 0.1 + (s + 1) * bw)
-                y = ax.py(v)
-                svg.add(f'<rect x="{x0:.1f}" y="{y:.1f}" width="{x1 - x0:.1f}" height="{ax.py(0) - y:.1f}" '
-                        f'fill="{color(system, s)}"/>')
-                svg.text((x0 + x1) / 2, y - 4, f"{v:.3g}" if v < 100 else tick_label(round(v)), size=10,
-                         anchor="middle")
+        draw_bars(svg, ax, groups, systems, values, value_labels=True)
         if target:
             ax.hline(target, tlabel)
     legend(svg, 70, 370, [(s, color(s, i), None) for i, s in enumerate(systems)])
@@ -688,17 +694,9 @@ class Report:
             vals = [v for v in values.values() if v is not None]
             ax = Axes(svg, (left, 60, left + 250, 300), (0, len(groups)), (0, max(vals) * 1.15 if vals else 1),
                       ylabel=unit, title=ptitle, xticks=[i + 0.5 for i in range(len(groups))], xticklabels=[""] * len(groups))
-            bw = 0.8 / len(systems)
             for g, group in enumerate(groups):
                 svg.text(ax.px(g + 0.5), 312, group, size=10, anchor="end", rotate=-30)
-                for s, system in enumerate(systems):
-                    v = values.get((group, system))
-                    if v is None:
-                        continue
-                    x0, x1 = ax.px(g + 0.1 + s * bw), ax.px(g + 0.1 + (s + 1) * bw)
-                    y = ax.py(v)
-                    svg.add(f'<rect x="{x0:.1f}" y="{y:.1f}" width="{x1 - x0:.1f}" height="{ax.py(0) - y:.1f}" '
-                            f'fill="{color(system, s)}"/>')
+            draw_bars(svg, ax, groups, systems, values, value_labels=False)
         legend(svg, 70, 395, [(s, color(s, i), None) for i, s in enumerate(systems)])
         note(svg, 250, 399, [f"source: {self.paths.show(d)}"])
         svg.save(self.svg_path("compare-serf.svg"))
