@@ -28,15 +28,8 @@ extension Instance {
             else { continue }
             if watch.suspects && timer.isExpired(at: self.now) {
                 self.castVote(on: name, incarnation: current.member.incarnation)
-            } else if self.isFlapping(current) || self.failsChronically(name),
-                watch.suspects || self.failedRecently(watch)
-            {
-                // A flapping member is voted on as soon as it is suspected, by every
-                // observer whose own rounds of it failed within the flap window: with
-                // loss on one side only, few observers suspect it at the same instant
-                // before its next refutation, and it would flap for ever (chaos `gray`).
-                // So is one whose rounds fail chronically, in this observer's eyes.
-                self.castVote(on: name, incarnation: current.member.incarnation)
+            } else {
+                self.voteIfFlapping(name)
             }
         }
     }
@@ -137,10 +130,13 @@ extension Instance {
         self.voteIfFlapping(vote.subject)
     }
 
-    /// The flap rule at once, when a suspicion or a vote of a flapping member arrives:
-    /// its refutation is a round trip away, and the next tick (`evaluateSubjects`) may
-    /// come after it, so the observers would never be seen voting on one incarnation
-    /// (chaos `gray`: bursts of suspicions refuted within milliseconds).
+    /// A flapping member is voted on as soon as it is suspected, by every observer
+    /// whose own rounds of it failed within the flap window: with loss on one side
+    /// only, few observers suspect it at the same instant before its next refutation,
+    /// and it would flap for ever (chaos `gray`). So is one whose rounds fail
+    /// chronically, in this observer's eyes. Called on every tick and also when a
+    /// suspicion or a vote arrives: the refutation is a round trip away, and the next
+    /// tick may come after it (bursts of suspicions refuted within milliseconds).
     mutating func voteIfFlapping(_ subject: String) {
         guard let watch = self.watches[subject], let entry = self.entries[subject],
             entry.member.status == .suspect, watch.votedIncarnation != entry.member.incarnation,
