@@ -7,13 +7,19 @@
 # for an hour with none); everyone alive at the end, after the loss is removed.
 # Suspicions are expected (a probe round can lose its ping, ack and relays) and are counted.
 scenario_loss_10() {
-    local seconds n dropped
-    seconds=$(scenario_seconds 600)
-    extra_json=$(jq -cn --argjson s "$seconds" '{loss_percent: 10, loss_seconds: $s, loss_applied: "each node: 10% of the frames it sends"}')
-    expectation="every node loses 10% of the frames it sends for $seconds s: no node is marked failed by anyone; all alive at the end"
+    soak_with_loss 10 "$(scenario_seconds 600)"
+}
+
+# soak_with_loss PERCENT SECONDS: every node loses PERCENT% of the frames it sends for
+# SECONDS, then the loss is removed (loss-10 and loss-soak).
+soak_with_loss() {
+    local percent=$1 seconds=$2 n dropped
+    extra_json=$(jq -cn --argjson p "$percent" --argjson s "$seconds" \
+        '{loss_percent: $p, loss_seconds: $s, loss_applied: "each node: \($p)% of the frames it sends"}')
+    expectation="every node loses $percent% of the frames it sends for $seconds s: no node is marked failed by anyone; all alive at the end"
     checks=("no-false-failures" "all-alive-at-end")
     faulted=()
-    for n in $(all_nodes); do "$here/chaos/loss" "$n" 10 --out; done
+    for n in $(all_nodes); do "$here/chaos/loss" "$n" "$percent" --out; done
     sleep "$seconds"
     dropped=$(nft_dropped chaos_loss)
     extra_json=$(jq -c --argjson d "$dropped" '. + {loss_frames_dropped: $d}' <<<"$extra_json")

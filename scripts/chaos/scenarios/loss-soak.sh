@@ -10,18 +10,5 @@ prepare_loss_soak() {
         { echo "chaos: VIGIL_CHAOS_LOSS must be a whole percentage from 1 to 99, got \`$VIGIL_CHAOS_LOSS\`" >&2; return 1; }
 }
 scenario_loss_soak() {
-    local seconds n dropped percent=$((10#${VIGIL_CHAOS_LOSS:-20}))
-    seconds=$(scenario_seconds 120)
-    extra_json=$(jq -cn --argjson p "$percent" --argjson s "$seconds" \
-        '{loss_percent: $p, loss_seconds: $s, loss_applied: "each node: \($p)% of the frames it sends"}')
-    expectation="every node loses $percent% of the frames it sends for $seconds s: no node is marked failed by anyone; all alive at the end"
-    checks=("no-false-failures" "all-alive-at-end")
-    faulted=()
-    for n in $(all_nodes); do "$here/chaos/loss" "$n" "$percent" --out; done
-    sleep "$seconds"
-    dropped=$(nft_dropped chaos_loss)
-    extra_json=$(jq -c --argjson d "$dropped" '. + {loss_frames_dropped: $d}' <<<"$extra_json")
-    for n in $(all_nodes); do "$here/chaos/loss" "$n" 0; done
-    wait_for 30 everyone_alive || note "not every node saw every node alive within 30 s after the loss ended"
-    sleep 2
+    soak_with_loss $((10#${VIGIL_CHAOS_LOSS:-20})) "$(scenario_seconds 120)"  # loss-10.sh
 }
