@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilAgent
 import VigilCore
 import VigilSim
 
@@ -104,8 +105,15 @@ struct Simulate: ParsableCommand {
     @Option(help: "Seed of every random choice of the run.")
     var seed: UInt64 = 1
 
-    @Option(help: "Configuration preset: \(Configuration.presetNames.joined(separator: ", ")).")
-    var preset: String = "lan"
+    @Option(help: "Configuration preset: \(Configuration.presetNames.joined(separator: ", ")) (default: lan, or the --config file's).")
+    var preset: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Run the nodes with an agent config file's protocol settings: its `preset:` (or --preset) with its `protocol:` overrides.",
+            discussion: "The file is read and checked exactly as `vigil agent --config` reads it; keys other than `preset` and `protocol` are checked but play no part. Not with --seeds.",
+            valueName: "file"))
+    var config: String?
 
     @Option(help: "Output format: table (for people) or json.")
     var format: Format = .table
@@ -169,9 +177,14 @@ struct Simulate: ParsableCommand {
 
     /// The scenario the flags describe, or a `ValidationError` naming the bad flag.
     func scenario() throws -> Scenario {
-        guard var scenario = Scenario(preset: self.preset) else {
+        guard var scenario = Scenario(preset: self.presetName) else {
             throw ValidationError(
-                "--preset must be one of \(Configuration.presetNames.joined(separator: ", ")), got `\(self.preset)`")
+                "--preset must be one of \(Configuration.presetNames.joined(separator: ", ")), got `\(self.presetName)`")
+        }
+        if let path = self.config {
+            let file = try Self.protocolSettings(fromConfigFile: path, preset: self.preset)
+            scenario.configuration = file.configuration
+            scenario.preset = "\(file.preset) with \(path)"
         }
         guard self.nodes >= 1 else { throw ValidationError("--nodes must be at least 1, got \(self.nodes)") }
         scenario.nodes = self.nodes
@@ -232,6 +245,25 @@ struct Simulate: ParsableCommand {
         return scenario
     }
 
+    /// `--preset`, or `lan` when it is not given.
+    var presetName: String { self.preset ?? "lan" }
+
+    /// The preset and `protocol:` overrides of an agent config file, read as
+    /// `vigil agent --config` reads them (flags beat the file; the environment is not
+    /// read, so a `VIGIL_PRESET` of the shell cannot change a simulation). Simulated
+    /// nodes seal nothing, so a file without a cluster key is fine.
+    static func protocolSettings(
+        fromConfigFile path: String, preset: String?
+    ) throws -> (preset: String, configuration: Configuration) {
+        do {
+            let settings = try AgentConfiguration.load(
+                flags: AgentFlags(preset: preset, config: path, insecureNoEncryption: true), environment: [:])
+            return (settings.preset, settings.protocolConfiguration)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
     // MARK: Property runs
 
     /// `FIRST-LAST` or a single seed.
@@ -248,11 +280,14 @@ struct Simulate: ParsableCommand {
     }
 
     func propertyScenario(seed: UInt64) throws -> Scenario {
-        guard Scenario(preset: self.preset) != nil else {
-            throw ValidationError(
-                "--preset must be one of \(Configuration.presetNames.joined(separator: ", ")), got `\(self.preset)`")
+        guard self.config == nil else {
+            throw ValidationError("--config applies to one run, not to --seeds (property runs take --preset)")
         }
-        var scenario = HAProperties.scenario(seed: seed, preset: self.preset)
+        guard Scenario(preset: self.presetName) != nil else {
+            throw ValidationError(
+                "--preset must be one of \(Configuration.presetNames.joined(separator: ", ")), got `\(self.presetName)`")
+        }
+        var scenario = HAProperties.scenario(seed: seed, preset: self.presetName)
         scenario.haSettle = try Self.duration(self.settle, flag: "--settle", example: "40s")
         return scenario
     }
@@ -260,7 +295,7 @@ struct Simulate: ParsableCommand {
     func runProperties() throws {
         let range = try self.seedRange()
         let template = try self.propertyScenario(seed: range.lowerBound)
-        let preset = self.preset
+        let preset = self.presetName
         let settle = template.haSettle
         let start = ContinuousClock.now
         let summary = HAProperties.run(seeds: Array(range), workers: self.workers) { seed in

@@ -154,8 +154,9 @@ final class AgentProcesses {
 
     // MARK: The CLI
 
-    /// Runs `vigil ARGUMENTS` to completion; its standard output and exit status.
-    func vigil(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+    /// Runs `vigil ARGUMENTS` to completion; its standard output (and standard error
+    /// after it, with `withErrors`) and exit status.
+    func vigil(_ arguments: [String], withErrors: Bool = false) async throws -> (status: Int32, output: String) {
         self.cliCalls += 1
         let outputFile = self.directory.appendingPathComponent("cli-\(self.cliCalls).out")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
@@ -166,7 +167,7 @@ final class AgentProcesses {
         process.arguments = arguments
         process.environment = Self.childEnvironment
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = withErrors ? output : FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         // Waits without holding a thread: the cooperative pool is small on 2 cores.
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
