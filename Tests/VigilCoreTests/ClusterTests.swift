@@ -16,6 +16,32 @@ struct ClusterTests {
         }
     }
 
+    /// A subject's phi detector hears from it once per period, at regular intervals: the
+    /// random probe (every 4th period) goes to members the prober does not watch. It used
+    /// to land on subjects too, adding early heartbeats that widened the deviation.
+    @Test func randomProbesGoToMembersTheProberDoesNotWatch() {
+        let names = (1...12).map { "node-\($0)" }
+        var network = MiniNetwork(names: names)
+        network.run(until: .zero + .seconds(10))
+        network.pings = [:]
+        network.run(until: .zero + .seconds(70))
+        let periods = 60 * 2  // lan: one probe of each subject every 500 ms
+        var randomProbes = 0
+        for node in names {
+            let subjects = Set(network.nodes[node]!.subjects)
+            #expect(!subjects.isEmpty, "\(node) watches \(subjects.sorted())")
+            for (target, count) in network.pings[node] ?? [:] {
+                if subjects.contains(target) {
+                    #expect(abs(count - periods) <= 1, "\(node) pinged its subject \(target) \(count) times in \(periods) periods")
+                } else {
+                    randomProbes += count
+                }
+            }
+        }
+        // Every node probes a non-subject every 4th period: 30 in the minute.
+        #expect(randomProbes >= names.count * 29 && randomProbes <= names.count * 31, "\(randomProbes) random probes")
+    }
+
     @Test func crashedNodeIsFailedEverywhereWithACertificate() {
         var network = MiniNetwork(names: self.names)
         network.run(until: .zero + .seconds(5))

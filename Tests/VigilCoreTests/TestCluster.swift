@@ -101,6 +101,8 @@ struct MiniNetwork {
     var fenceOrders: [(at: Instant, by: String, order: FenceOrder)] = []
     var recoveryOrders: [(at: Instant, by: String, order: RecoveryOrder)] = []
     var events: [(at: Instant, node: String, event: MembershipEvent)] = []
+    /// Pings sent, by sender and the member each names as its target.
+    var pings: [String: [String: Int]] = [:]
     /// What each node asked its shell to journal (`.persist(.ha)`), in order.
     var journaled: [String: [HARecord]] = [:]
     /// HA records a node sent before it had asked to journal them (must stay empty).
@@ -129,6 +131,7 @@ struct MiniNetwork {
                 for record in packet.haRecords where !(self.journaled[name] ?? []).contains(record) {
                     self.sentBeforeJournaled.append((name, record))
                 }
+                if case .ping(_, let named) = packet.message { self.pings[name, default: [:]][named, default: 0] += 1 }
                 guard let target = self.byAddress[to] else { continue }
                 self.inFlight.append((self.now + self.delay, target, packet, address))
             case .wake(let at):

@@ -92,6 +92,11 @@ extension Instance {
         }
     }
 
+    /// The next live member of a shuffled round of all others that this node does not
+    /// already watch (its subjects get their probe every period; a random probe of
+    /// one would only add an early heartbeat to its phi detector, irregular intervals
+    /// that widen the deviation and slow detection). `nil` when every other member is
+    /// a subject, as in a cluster of K + 1 nodes or fewer.
     mutating func nextRandomTarget() -> String? {
         for _ in 0..<2 {
             if self.randomCursor >= self.randomOrder.count {
@@ -101,7 +106,7 @@ extension Instance {
             while self.randomCursor < self.randomOrder.count {
                 let name = self.randomOrder[self.randomCursor]
                 self.randomCursor += 1
-                if self.entries[name]?.member.status.isLive == true { return name }
+                if self.entries[name]?.member.status.isLive == true && self.watches[name] == nil { return name }
             }
         }
         return nil
