@@ -201,6 +201,29 @@ struct LeaderElectionTests {
         }
     }
 
+    /// A member outside the voter set follows the leader it hears but sends no ack (the
+    /// leader counts only voters'); a voter acks every heartbeat.
+    @Test func aNonVoterLearnsTheLeaderWithoutAcknowledgingItsHeartbeats() {
+        var rng = DeterministicRNG(seed: 3)
+        let voters = ["a", "b", "c"]
+        var outsider = LeaderElection(me: "x", settings: self.settings)
+        let outsiderView = ElectionView(
+            voters: voters, reachableVoters: voters, heartbeatTargets: voters, canStand: true, canLead: true)
+        let heard = outsider.receive(.heartbeat(term: 4, seq: 9), from: "a", now: .zero, view: outsiderView, rng: &rng)
+        #expect(heard.contains(.leaderChanged(term: 4, leader: "a")))
+        #expect(outsider.leader == "a" && outsider.term == 4)
+        #expect(!heard.contains { if case .send(.heartbeatAck, _) = $0 { true } else { false } }, "\(heard)")
+
+        var voter = LeaderElection(me: "b", settings: self.settings)
+        let voterView = self.view("b", voters: voters)
+        let acked = voter.receive(.heartbeat(term: 4, seq: 9), from: "a", now: .zero, view: voterView, rng: &rng)
+        #expect(acked.contains(.send(.heartbeatAck(term: 4, seq: 9), to: "a")))
+
+        // A deposed leader still hears the newer term from anyone.
+        let stale = outsider.receive(.heartbeat(term: 2, seq: 1), from: "c", now: .zero, view: outsiderView, rng: &rng)
+        #expect(stale.contains(.send(.heartbeatAck(term: 4, seq: 1), to: "c")))
+    }
+
     @Test func aSingleVoterLeadsAlone() {
         var rng = DeterministicRNG(seed: 8)
         var election = LeaderElection(me: "solo", settings: self.settings)

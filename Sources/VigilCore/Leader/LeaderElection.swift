@@ -208,7 +208,13 @@ public struct LeaderElection: Sendable {
                 self.preVotes = []
             }
             self.promise(to: from, now: now, rng: &rng)
-            actions.append(.send(.heartbeatAck(term: term, seq: seq), to: from))
+            // Only voters' acks keep the lease (the leader drops the others), so a
+            // member outside a configured voter set learns the leader and stays quiet:
+            // in a large cluster with five voters the leader absorbs five acks a
+            // heartbeat, not one per member.
+            if view.isVoter(self.me) {
+                actions.append(.send(.heartbeatAck(term: term, seq: seq), to: from))
+            }
         case .heartbeatAck(let term, let seq):
             if term > self.term {
                 self.adopt(term: term, now: now, rng: &rng, actions: &actions)
