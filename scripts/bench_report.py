@@ -833,7 +833,9 @@ class Report:
             self.w(f"| {t} | {m} | {src} | **{st}** |")
         self.w()
         self.w(f"\"2 KB/s\" is read as {KB:,} B/s. Detection beyond the pause tolerance is the detection time minus "
-               "the preset's pause tolerance (the simulator reports both).")
+               "the preset's pause tolerance (the simulator reports both). What cheaper variants of the "
+               "default preset would send and detect: `bash scripts/sim-variants.sh` (README, \"What 2 KB/s per "
+               "node would cost\").")
         self.w()
         return "\n".join(self.md + body).rstrip() + "\n"
 
