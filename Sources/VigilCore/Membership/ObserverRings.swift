@@ -108,9 +108,11 @@ public struct ObserverRings: Sendable {
         for r in 0..<self.k {
             let ring = self.rings[r]
             let me = Self.lowerBound(ring, hash: Self.position(of: observer, ring: r), name: observer)
-            // An observer sits at most k - 1 skipped places before its subject.
+            // In ring r a subject's walk back skips only the observers chosen for it in
+            // rings 0..<r, so its observer there is among its r + 1 predecessors: the
+            // subjects this node can get in ring r are among its r + 1 successors.
             var index = me
-            for _ in 0..<min(self.k + 1, ring.count - 1) {
+            for _ in 0..<min(r + 1, ring.count - 1) {
                 index = (index + 1) % ring.count
                 let name = ring[index].name
                 if !candidates.contains(name) { candidates.append(name) }
