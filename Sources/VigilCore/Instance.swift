@@ -374,12 +374,17 @@ public struct Instance: Sendable {
         for relay in self.relays.values {
             next = min(next, relay.nackSent ? relay.expiresAt : relay.nackAt)
         }
-        for (name, watch) in self.watches where watch.suspects {
-            // A window that already ran out without a vote (we may not vote now) is
-            // re-checked on the regular probe ticks, not in a busy loop.
-            if let deadline = self.entries[name]?.suspicion?.deadline, deadline > self.now {
-                next = min(next, deadline)
+        // By index: `for (name, watch) in watches` would copy every watch, on every call.
+        var index = self.watches.startIndex
+        while index != self.watches.endIndex {
+            if self.watches.values[index].suspects {
+                // A window that already ran out without a vote (we may not vote now) is
+                // re-checked on the regular probe ticks, not in a busy loop.
+                if let deadline = self.entries[self.watches.keys[index]]?.suspicion?.deadline, deadline > self.now {
+                    next = min(next, deadline)
+                }
             }
+            self.watches.formIndex(after: &index)
         }
         if self.entries.isEmpty && !self.seeds.isEmpty {
             next = min(next, self.nextJoinAttempt)

@@ -82,7 +82,7 @@ struct ScenarioRun<Node: SimulatedNode> {
     /// Starts the nodes one after another and runs until every node sees every other
     /// alive, checking every 50 ms of virtual time, or until the warm-up limit.
     mutating func warmUp() {
-        let stagger = self.scenario.joinStagger.nanoseconds
+        let stagger = self.scenario.effectiveJoinStagger.nanoseconds
         var lastStart: Int64 = 0
         for node in 0..<self.scenario.nodes {
             let at = node == 0 ? 0 : Int64(node) * stagger + self.scheduleRNG.nanoseconds(upTo: stagger / 2)

@@ -38,12 +38,13 @@ extension Instance {
         self.recordRoundTrip(self.now - probe.sentAt)
         self.heardFromNetwork()
         self.changeHealth(by: -1)
-        if var watch = self.watches[probe.target] {
-            watch.detector.heartbeat(at: self.now)
-            watch.lastRoundFailed = false
-            watch.suspects = false
-            watch.recordRound(failed: false)
-            self.watches[probe.target] = watch
+        // In place: a copy taken out of the dictionary would share the detector's
+        // window with it, and the heartbeat would copy the whole window.
+        if let index = self.watches.index(forKey: probe.target) {
+            self.watches.values[index].detector.heartbeat(at: self.now)
+            self.watches.values[index].lastRoundFailed = false
+            self.watches.values[index].suspects = false
+            self.watches.values[index].recordRound(failed: false)
         }
     }
 

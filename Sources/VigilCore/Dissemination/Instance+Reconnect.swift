@@ -45,7 +45,10 @@ extension Instance {
     /// once per `contactSyncPeriods` probe periods per member: a cut-off node keeps
     /// probing, and every packet would otherwise cost a full-state stream.
     mutating func answerFailedSender(_ name: String) {
-        guard var entry = self.entries[name], entry.member.status == .failed else { return }
+        // Runs for every packet: look at the status in place before copying the entry.
+        guard let index = self.entries.index(forKey: name), self.entries.values[index].member.status == .failed,
+            var entry = self.entries[name]
+        else { return }
         let spacing = self.configuration.probe.period.scaled(by: Double(Self.contactSyncPeriods))
         if let last = entry.contactSyncAt, self.now - last < spacing { return }
         entry.contactSyncAt = self.now

@@ -6,6 +6,9 @@ extension Instance {
         self.topologyDirty = false
         self.observersCache.removeAll(keepingCapacity: true)
         let newSubjects = self.rings.subjects(of: self.me.name)
+        // Most joins and failures are far from this node on every ring: its subjects,
+        // and so its watches (kept for exactly the subjects), stay as they are.
+        guard newSubjects != self.subjects else { return }
         let firstEstimate = self.configuration.probe.period
         var watches: [String: SubjectWatch] = [:]
         for name in newSubjects {

@@ -108,9 +108,11 @@ public struct ObserverRings: Sendable {
         for r in 0..<self.k {
             let ring = self.rings[r]
             let me = Self.lowerBound(ring, hash: Self.position(of: observer, ring: r), name: observer)
-            // An observer sits at most k - 1 skipped places before its subject.
+            // In ring r a subject's walk back skips only the observers chosen for it in
+            // rings 0..<r, so its observer there is among its r + 1 predecessors: the
+            // subjects this node can get in ring r are among its r + 1 successors.
             var index = me
-            for _ in 0..<min(self.k + 1, ring.count - 1) {
+            for _ in 0..<min(r + 1, ring.count - 1) {
                 index = (index + 1) % ring.count
                 let name = ring[index].name
                 if !candidates.contains(name) { candidates.append(name) }
@@ -119,20 +121,55 @@ public struct ObserverRings: Sendable {
         if self.names.count <= self.k + 1 {
             candidates = self.names.filter { $0 != observer }.sorted()
         }
-        return candidates.filter { self.observers(of: $0).contains(observer) }.sorted()
+        return candidates.filter { self.isObserver(observer, of: $0) }.sorted()
     }
 
-    private static func lowerBound(_ ring: [RingEntry], hash: UInt64, name: String) -> Int {
-        var low = 0
-        var high = ring.count
-        while low < high {
-            let mid = (low + high) / 2
-            if (ring[mid].hash, ring[mid].name) < (hash, name) {
-                low = mid + 1
-            } else {
-                high = mid
+    /// Whether `observer` is among `observers(of: subject)`: the same walk, stopped as
+    /// soon as the answer is known (most candidates of `subjects(of:)` are not watched
+    /// by it, and the walk is its whole cost).
+    func isObserver(_ observer: String, of subject: String) -> Bool {
+        let others = self.names.count - (self.names.contains(subject) ? 1 : 0)
+        let wanted = min(self.k, others)
+        guard wanted > 0 else { return false }
+        var chosen: [String] = []
+        chosen.reserveCapacity(wanted)
+        for r in 0..<self.k where chosen.count < wanted {
+            let ring = self.rings[r]
+            let pos = Self.lowerBound(ring, hash: Self.position(of: subject, ring: r), name: subject)
+            var index = pos
+            for _ in 0..<ring.count {
+                index = index == 0 ? ring.count - 1 : index - 1
+                let candidate = ring[index].name
+                if candidate != subject && !chosen.contains(candidate) {
+                    if candidate == observer { return true }
+                    chosen.append(candidate)
+                    break
+                }
             }
         }
-        return low
+        // The rare fill from ring 0 (tiny clusters): as `observers(of:)` does it.
+        guard chosen.count < wanted else { return false }
+        return self.observers(of: subject).contains(observer)
+    }
+
+    /// The first index whose entry is not below (`hash`, `name`). Hashes are compared
+    /// first and names only on equal hashes, which is the tuple order, without
+    /// copying (retaining) each entry's name on the way.
+    private static func lowerBound(_ ring: [RingEntry], hash: UInt64, name: String) -> Int {
+        ring.withUnsafeBufferPointer { entries in
+            var low = 0
+            var high = entries.count
+            while low < high {
+                let mid = (low &+ high) >> 1
+                let entryHash = entries[mid].hash
+                let below = entryHash != hash ? entryHash < hash : entries[mid].name < name
+                if below {
+                    low = mid &+ 1
+                } else {
+                    high = mid
+                }
+            }
+            return low
+        }
     }
 }

@@ -6,27 +6,37 @@ extension Instance {
     mutating func evaluateSubjects() {
         guard self.ownCertificate == nil else { return }
         let threshold = self.configuration.phi.threshold
+        // Runs on every tick for every subject: the watch and the entry are read in
+        // place through their dictionary indices (`values[i]` borrows), not copied
+        // whole as `watches[name]` and `entries[name]` would.
         for name in self.subjects {
-            guard var watch = self.watches[name], let entry = self.entries[name], entry.member.status.isLive else {
+            guard let w = self.watches.index(forKey: name), let e = self.entries.index(forKey: name),
+                self.entries.values[e].member.status.isLive
+            else {
                 continue
             }
+            let incarnation = self.entries.values[e].member.incarnation
+            var suspects = self.watches.values[w].suspects
             // An observer too unhealthy to vote (Lifeguard) does not raise suspicions
             // either: a node losing most of its own packets would otherwise get
             // healthy members suspected everywhere, if only until they refute.
-            if !watch.suspects, !self.isolated, watch.lastRoundFailed, self.healthyEnoughToVote,
-                watch.detector.phi(at: self.now) >= threshold || self.failsChronically(name)
+            if !suspects, !self.isolated, self.watches.values[w].lastRoundFailed, self.healthyEnoughToVote,
+                self.watches.values[w].detector.phi(at: self.now) >= threshold || self.failsChronically(name)
             {
-                watch.suspects = true
-                self.watches[name] = watch
+                suspects = true
+                self.watches.values[w].suspects = true
                 self.stats.suspicionsRaised &+= 1
-                self.applySuspicion(
-                    Suspicion(subject: name, incarnation: entry.member.incarnation, observer: self.me.name))
+                self.applySuspicion(Suspicion(subject: name, incarnation: incarnation, observer: self.me.name))
             }
-            guard watch.votedIncarnation != entry.member.incarnation, self.mayVote(),
-                let current = self.entries[name], current.member.status == .suspect,
-                let timer = current.suspicion
+            // applySuspicion changes neither this watch nor the subject's incarnation
+            // here (the suspicion is of that incarnation), but may have moved the tables.
+            guard let w2 = self.watches.index(forKey: name),
+                self.watches.values[w2].votedIncarnation != incarnation, self.mayVote(),
+                let e2 = self.entries.index(forKey: name), self.entries.values[e2].member.status == .suspect,
+                let timer = self.entries.values[e2].suspicion
             else { continue }
-            if watch.suspects && timer.isExpired(at: self.now) {
+            let current = self.entries.values[e2]
+            if suspects && timer.isExpired(at: self.now) {
                 self.castVote(on: name, incarnation: current.member.incarnation)
             } else {
                 self.voteIfFlapping(name)
