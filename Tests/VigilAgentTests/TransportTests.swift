@@ -279,6 +279,37 @@ private func withWatchdog<T>(
                 == .tooLarge(.max))
     }
 
+    /// With a receiver (the agent's runtime), every packet that opens goes to it, in
+    /// order, counted once, and none waits in the stream. Many packets: the receiver
+    /// must cost the same on the last as on the first (it once grew by two thunks a
+    /// packet, and 100,000 packets overflowed the stack).
+    @Test func aReceiverGetsEveryPacketInOrderAndTheStreamNone() async throws {
+        let clock = TestClock()
+        let keyring = Keyring(primary: keyA)
+        let counters = TransportCounters()
+        let (events, continuation) = AsyncStream.makeStream(of: TransportEvent.self)
+        let gate = InboundGate(
+            sealer: sealer(keyring, clock: clock, replayCapacity: 200_000), counters: counters,
+            continuation: continuation, maxDatagramBytes: 1024, maxFrameBytes: 1024, logger: testLogger)
+        let received = Mutex<[UInt32]>([])
+        gate.deliver { event in
+            guard case .packet(let packet, _, _) = event, case .ack(let seq) = packet.message else { return }
+            received.withLock { $0.append(seq) }
+        }
+        let sender = sealer(keyring, clock: clock)
+        let count: UInt32 = 100_000
+        for seq in 1...count {
+            let packet = Packet(sender: "node-a", message: .ack(seq: seq))
+            gate.receiveDatagram(ByteBuffer(bytes: sender.seal(packet, advertised: advertisedA)), from: advertisedA)
+        }
+        gate.finish()
+        #expect(received.withLock { $0 } == Array(1...count))
+        #expect(counters.snapshot.packetsIn == UInt64(count))
+        var left = 0
+        for await _ in events { left += 1 }
+        #expect(left == 0)
+    }
+
     @Test func eventsBeyondTheBufferDropTheOldestAndAreCounted() async throws {
         let clock = TestClock()
         let keyring = Keyring(primary: keyA)
