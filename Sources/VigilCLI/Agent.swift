@@ -130,7 +130,7 @@ struct Agent: AsyncParsableCommand {
             let runtime = AgentRuntime(
                 instance: instance, sink: transport, presetName: settings.preset, dataDirectory: dataDirectory,
                 logger: logger, keyring: transport, keyringFile: settings.keyringFilePath, metrics: metrics?.0,
-                journal: journal)
+                journal: journal, eventLoop: transport.eventLoop)
             let control = ControlServer(path: settings.controlSocketPath, control: runtime, logger: logger)
             // Rejoin through whoever was alive last time, as well as the configured seeds
             // (serf's snapshot): a restarted node needs no --join.

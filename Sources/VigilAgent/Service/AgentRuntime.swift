@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import VigilCore
 import VigilCrypto
 
@@ -18,7 +20,22 @@ extension GossipTransport: PacketSink {}
 /// The agent's single owner of the protocol engine: every input (a packet, a timer,
 /// an operator request) goes through this actor one at a time, and the directives the
 /// engine returns are carried out here. No protocol logic lives here.
+///
+/// The actor runs on an event loop (its executor), in the agent the datagram socket's:
+/// a datagram read there, the engine's answer and the write of that answer then happen
+/// on one thread, and the engine's timers are that loop's timers. On the default actor
+/// executor each of those was a wake-up of another thread (a dispatch worker, then the
+/// loop again through its eventfd, and dispatch's timer thread for every sleep), which
+/// was most of an idle agent's CPU time.
 public actor AgentRuntime: AgentControl {
+    /// The loop this actor runs on. Work that blocks (the vote file, the HA journal)
+    /// blocks that loop's sockets meanwhile; both are rare and small.
+    public nonisolated let eventLoop: any EventLoop
+    /// Kept, not made on each call: an `UnownedSerialExecutor` does not retain it.
+    private nonisolated let executor: any SerialExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        self.executor.asUnownedSerialExecutor()
+    }
     private var instance: Instance
     private let sink: any PacketSink
     private let logger: Logger
@@ -29,9 +46,9 @@ public actor AgentRuntime: AgentControl {
     private let journal: HAJournal?
     private let origin = ContinuousClock.now
     private var wakeAt: Instant = .distantFuture
-    /// The timer loop's sleep (`waitForWake`), cut short when the engine's next
-    /// deadline moves earlier than the one it sleeps towards.
-    private var sleeper: Task<Void, Never>?
+    /// The timer loop's sleep (`waitForWake`), a timer of the event loop, cut short
+    /// when the engine's next deadline moves earlier than the one it sleeps towards.
+    private var sleeper: Scheduled<Void>?
     /// Joining: through whom, since when (`nil` once a member answered), and when to
     /// say again that nobody has.
     private var joinSeeds: [Address] = []
@@ -79,11 +96,16 @@ public actor AgentRuntime: AgentControl {
     ///   - journal: the HA journal, where each HA record the engine stores is written
     ///     before what follows it is carried out; `vigil history` reads it. The engine
     ///     should have been given its newest records back (`Instance.restore(haRecords:)`).
+    ///   - eventLoop: where the actor runs and its timers fire: the transport's
+    ///     ``GossipTransport/eventLoop`` in the agent.
     public init(
         instance: Instance, sink: any PacketSink, presetName: String, dataDirectory: DataDirectory? = nil,
         logger: Logger, keyring: (any KeyringHolder)? = nil, keyringFile: String? = nil,
-        metrics: AgentMetrics? = nil, journal: HAJournal? = nil
+        metrics: AgentMetrics? = nil, journal: HAJournal? = nil,
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
     ) {
+        self.eventLoop = eventLoop
+        self.executor = eventLoop.executor
         self.instance = instance
         self.dataDirectory = dataDirectory
         self.journal = journal
@@ -175,12 +197,19 @@ public actor AgentRuntime: AgentControl {
     public func waitForWake(atMost cap: Duration) async {
         let wait = min(max(self.wakeAt - self.now(), .zero), cap)
         guard wait > .zero else { return }
-        let sleeper = Task<Void, Never> { _ = try? await Task.sleep(for: wait) }
-        self.sleeper = sleeper
         await withTaskCancellationHandler {
-            await sleeper.value
+            // A continuation resumed by the loop's timer, not `EventLoopFuture.get()`
+            // nor `Task.sleep`: both resume on the global executor first, a wake-up of
+            // a dispatch thread and then of this loop again, at every timer.
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let sleeper = self.eventLoop.scheduleTask(in: TimeAmount(wait)) {}
+                // Also when cancelled (an earlier deadline, or shutdown).
+                sleeper.futureResult.whenComplete { _ in continuation.resume() }
+                self.sleeper = sleeper
+            }
         } onCancel: {
-            sleeper.cancel()
+            // Runs on the loop after the job that set the sleeper, if it is not done yet.
+            self.eventLoop.execute { self.assumeIsolated { $0.sleeper?.cancel() } }
         }
         self.sleeper = nil
     }
@@ -204,6 +233,26 @@ public actor AgentRuntime: AgentControl {
                 sinceYield = 0
                 self.tickIfDue()
                 await Task.yield()
+            }
+        }
+    }
+
+    /// One event from the transport (``GossipTransport/deliver(to:)``), on the event
+    /// loop that read it: handled at once when that is this actor's loop (every
+    /// datagram, in the agent), else queued there (a stream frame, read on another
+    /// loop of the group). Without the queue and the resumed task of an event stream,
+    /// a packet costs no wake-up of another thread and no allocation of its own.
+    public nonisolated func deliver(_ event: TransportEvent) {
+        guard self.eventLoop.inEventLoop else {
+            self.eventLoop.execute { self.deliver(event) }
+            return
+        }
+        // On the loop, outside any job of this actor (the loop runs one thing at a
+        // time), so isolated: the check is NIO's `preconditionInEventLoop`.
+        self.assumeIsolated { runtime in
+            switch event {
+            case .packet(let packet, let from, _):
+                runtime.receive(packet, from: from)
             }
         }
     }

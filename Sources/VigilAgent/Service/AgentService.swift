@@ -40,46 +40,67 @@ public struct AgentService: Service {
         self.logger = logger
     }
 
+    /// The engine's timers, the counters once a second and the member snapshot.
+    ///
+    /// Isolated to the runtime, so on its event loop: a timer that fires, the tick and
+    /// the housekeeping cost no hop to another thread. Only writing the snapshot leaves
+    /// the loop (it is file I/O that may wait on the disk).
+    private func runTimers(on runtime: isolated AgentRuntime) async throws {
+        var lastCounters = ContinuousClock.now
+        var lastSnapshot = ContinuousClock.now
+        var savedOnce = false
+        var saved: [SnapshotMember] = []
+        while !Task.isCancelled {
+            // Sleeps until the engine's next deadline (woken early when a packet
+            // brings it forward), not on a fixed short tick: an idle agent wakes a
+            // few times a second, not a hundred.
+            await runtime.waitForWake(atMost: Self.housekeepingInterval)
+            try Task.checkCancellation()
+            runtime.tickIfDue()
+            if ContinuousClock.now - lastCounters > .seconds(1) {
+                lastCounters = ContinuousClock.now
+                runtime.record(transport: self.transport.stats)
+            }
+            // Saved every snapshot interval, and as soon as the first member is
+            // known: a node restarted moments after it joined still finds them.
+            guard let directory = self.dataDirectory else { continue }
+            let firstMembers = !savedOnce && !runtime.snapshot().isEmpty
+            if firstMembers || ContinuousClock.now - lastSnapshot > self.snapshotInterval {
+                lastSnapshot = ContinuousClock.now
+                // The same members as last time: the file already says so (an idle
+                // cluster would otherwise encode and fsync it every interval).
+                let members = runtime.snapshot()
+                guard !savedOnce || members != saved else { continue }
+                savedOnce = true
+                if await Self.save(members, to: directory, logger: self.logger) {
+                    saved = members
+                }
+            }
+        }
+    }
+
+    /// Off the event loop (a nonisolated async function runs on the global executor).
+    /// Returns whether the snapshot was written.
+    private static func save(_ members: [SnapshotMember], to directory: DataDirectory, logger: Logger) async -> Bool {
+        do {
+            try directory.saveSnapshot(members)
+            return true
+        } catch {
+            logger.warning("snapshot.save-failed", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
     public func run() async throws {
         await self.runtime.start(joining: self.seeds)
+        // From here on every packet goes straight to the engine, on the loop that read
+        // it. (One that opened before is left in `transport.events`, as lost as one the
+        // network dropped; peers retry.)
+        self.transport.deliver(to: self.runtime.deliver)
         SystemdNotifier.notify("READY=1", logger: self.logger)
         await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                await self.runtime.receive(self.transport.events)
-            }
-            group.addTask {
-                var lastCounters = ContinuousClock.now
-                var lastSnapshot = ContinuousClock.now
-                var savedOnce = false
-                while !Task.isCancelled {
-                    // Sleeps until the engine's next deadline (woken early when a
-                    // packet brings it forward), not on a fixed short tick: an idle
-                    // agent wakes a few times a second, not a hundred.
-                    await self.runtime.waitForWake(atMost: Self.housekeepingInterval)
-                    try Task.checkCancellation()
-                    await self.runtime.tickIfDue()
-                    if ContinuousClock.now - lastCounters > .seconds(1) {
-                        lastCounters = ContinuousClock.now
-                        await self.runtime.record(transport: self.transport.stats)
-                    }
-                    // Saved every snapshot interval, and as soon as the first member is
-                    // known: a node restarted moments after it joined still finds them.
-                    var firstMembers = false
-                    if !savedOnce, self.dataDirectory != nil {
-                        firstMembers = !(await self.runtime.snapshot()).isEmpty
-                    }
-                    if let directory = self.dataDirectory,
-                        firstMembers || ContinuousClock.now - lastSnapshot > self.snapshotInterval
-                    {
-                        lastSnapshot = ContinuousClock.now
-                        savedOnce = true
-                        do {
-                            try directory.saveSnapshot(await self.runtime.snapshot())
-                        } catch {
-                            self.logger.warning("snapshot.save-failed", metadata: ["error": "\(error)"])
-                        }
-                    }
-                }
+                try await self.runTimers(on: self.runtime)
             }
             group.addTask {
                 // The leader's fences and recoveries: one child task each, so a BMC

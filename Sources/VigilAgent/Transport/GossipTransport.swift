@@ -117,6 +117,20 @@ public final class GossipTransport: Sendable {
             metadata: ["transport.local": "\(local)", "transport.advertised": "\(advertised)"])
     }
 
+    /// The event loop the datagram socket reads and writes on: run the engine's actor
+    /// there (``AgentRuntime``'s `eventLoop`) and a packet costs no thread hop.
+    public var eventLoop: any EventLoop {
+        self.datagramChannel.eventLoop
+    }
+
+    /// Hands every packet that opens from now on to `receiver`, called on the event
+    /// loop that read it, instead of yielding it to ``events`` (which then stays
+    /// empty): no queue and no task to resume per packet. The agent's runtime takes
+    /// its packets this way (``AgentRuntime/deliver(_:)``).
+    public func deliver(to receiver: @escaping @Sendable (TransportEvent) -> Void) {
+        self.gate.deliver(to: receiver)
+    }
+
     /// The counters now.
     public var stats: TransportStats {
         var stats = self.counters.snapshot
@@ -371,6 +385,7 @@ extension GossipTransport {
                     capacity: (settings.maxDatagramBytes + 1) * Self.datagramsPerRead))
             .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
             .channelOption(.maxMessagesPerRead, value: 16)
+            .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(settings.receiveBufferBytes))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(DatagramHandler(gate: gate))

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Synchronization
 import VigilCore
 
 /// Where inbound datagrams and frames go once a channel handler has them: opened,
@@ -15,6 +16,15 @@ final class InboundGate: Sendable {
     private let continuation: AsyncStream<TransportEvent>.Continuation
     private let logger: Logger
     private let warnings: DropWarnings
+    /// Where events go instead of the stream once set (``deliver(to:)``).
+    private let receiver = Mutex<Receiver?>(nil)
+
+    /// The closure in a struct: a bare closure in the `Mutex` is reabstracted on every
+    /// `withLock`, which wraps it in two more thunks each time (Swift 6.3): after a
+    /// million packets, a call a million thunks deep.
+    private struct Receiver: Sendable {
+        let receive: @Sendable (TransportEvent) -> Void
+    }
 
     init(
         sealer: EnvelopeSealer,
@@ -73,6 +83,12 @@ final class InboundGate: Sendable {
         self.logDrop(reason, detail: nil, peer: peer, reliable: true)
     }
 
+    /// Hands every event from now on to `receiver`, on the thread that read it,
+    /// instead of yielding it to the stream.
+    func deliver(to receiver: @escaping @Sendable (TransportEvent) -> Void) {
+        self.receiver.withLock { $0 = Receiver(receive: receiver) }
+    }
+
     /// Ends the event stream: the transport is closed.
     func finish() {
         self.continuation.finish()
@@ -87,6 +103,9 @@ final class InboundGate: Sendable {
         self.counters.update {
             $0.packetsIn += 1
             $0.bytesIn += bytes
+        }
+        if let receiver = self.receiver.withLock({ $0 }) {
+            return receiver.receive(event)
         }
         if case .dropped = self.continuation.yield(event) {
             // `bufferingNewest`: the oldest buffered event made room for this one.

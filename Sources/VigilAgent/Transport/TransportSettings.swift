@@ -32,6 +32,11 @@ public struct TransportSettings: Sendable, Equatable {
     /// Default 64. Memory for frames in flight is bounded by this times
     /// `maxFrameBytes`.
     public var maxInboundConnections: Int = 64
+    /// The UDP socket's receive buffer (`SO_RCVBUF`), where datagrams wait while the
+    /// agent is busy or not scheduled. Default 2 MiB, memberlist's: the kernel's
+    /// usual 208 KiB holds a few hundred datagrams, which a burst fills in
+    /// milliseconds. The kernel caps it at `net.core.rmem_max`.
+    public var receiveBufferBytes: Int = 2 << 20
     /// Events buffered for the agent; when full, the oldest is dropped and counted
     /// as `buffer_full`. Default 4,096.
     public var eventBufferSize: Int = 4_096
