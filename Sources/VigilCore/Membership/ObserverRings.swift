@@ -74,9 +74,27 @@ public struct ObserverRings: Sendable {
 
     /// The distinct observers of `subject` (which need not be in the rings itself).
     public func observers(of subject: String) -> [String] {
-        let others = self.names.count - (self.names.contains(subject) ? 1 : 0)
-        let wanted = min(self.k, others)
+        let wanted = self.observerCount(of: subject)
         guard wanted > 0 else { return [] }
+        var chosen = self.walk(to: subject, wanted: wanted, stoppingAt: nil).chosen
+        // Rings may all land on already-chosen names in tiny clusters: fill from ring 0.
+        if chosen.count < wanted, let ring = self.rings.first {
+            for entry in ring where chosen.count < wanted {
+                if entry.name != subject && !chosen.contains(entry.name) { chosen.append(entry.name) }
+            }
+        }
+        return chosen
+    }
+
+    /// How many observers `subject` gets: K, or every other member when there are fewer.
+    private func observerCount(of subject: String) -> Int {
+        min(self.k, self.names.count - (self.names.contains(subject) ? 1 : 0))
+    }
+
+    /// The rings' part of `observers(of:)`: in ring r, the first member before `subject`
+    /// that is neither it nor chosen in an earlier ring. Stops as soon as `stop` is
+    /// chosen (`found`), which is all `isObserver` needs to know.
+    private func walk(to subject: String, wanted: Int, stoppingAt stop: String?) -> (chosen: [String], found: Bool) {
         var chosen: [String] = []
         chosen.reserveCapacity(wanted)
         for r in 0..<self.k where chosen.count < wanted {
@@ -87,18 +105,13 @@ public struct ObserverRings: Sendable {
                 index = index == 0 ? ring.count - 1 : index - 1
                 let candidate = ring[index].name
                 if candidate != subject && !chosen.contains(candidate) {
+                    if candidate == stop { return (chosen, true) }
                     chosen.append(candidate)
                     break
                 }
             }
         }
-        // Rings may all land on already-chosen names in tiny clusters: fill from ring 0.
-        if chosen.count < wanted, let ring = self.rings.first {
-            for entry in ring where chosen.count < wanted {
-                if entry.name != subject && !chosen.contains(entry.name) { chosen.append(entry.name) }
-            }
-        }
-        return chosen
+        return (chosen, false)
     }
 
     /// The subjects `observer` must watch: every member that has it among its observers.
@@ -128,27 +141,12 @@ public struct ObserverRings: Sendable {
     /// soon as the answer is known (most candidates of `subjects(of:)` are not watched
     /// by it, and the walk is its whole cost).
     func isObserver(_ observer: String, of subject: String) -> Bool {
-        let others = self.names.count - (self.names.contains(subject) ? 1 : 0)
-        let wanted = min(self.k, others)
+        let wanted = self.observerCount(of: subject)
         guard wanted > 0 else { return false }
-        var chosen: [String] = []
-        chosen.reserveCapacity(wanted)
-        for r in 0..<self.k where chosen.count < wanted {
-            let ring = self.rings[r]
-            let pos = Self.lowerBound(ring, hash: Self.position(of: subject, ring: r), name: subject)
-            var index = pos
-            for _ in 0..<ring.count {
-                index = index == 0 ? ring.count - 1 : index - 1
-                let candidate = ring[index].name
-                if candidate != subject && !chosen.contains(candidate) {
-                    if candidate == observer { return true }
-                    chosen.append(candidate)
-                    break
-                }
-            }
-        }
+        let walked = self.walk(to: subject, wanted: wanted, stoppingAt: observer)
+        if walked.found { return true }
         // The rare fill from ring 0 (tiny clusters): as `observers(of:)` does it.
-        guard chosen.count < wanted else { return false }
+        guard walked.chosen.count < wanted else { return false }
         return self.observers(of: subject).contains(observer)
     }
 
