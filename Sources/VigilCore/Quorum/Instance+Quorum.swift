@@ -35,9 +35,8 @@ extension Instance {
                 let e2 = self.entries.index(forKey: name), self.entries.values[e2].member.status == .suspect,
                 let timer = self.entries.values[e2].suspicion
             else { continue }
-            let current = self.entries.values[e2]
             if suspects && timer.isExpired(at: self.now) {
-                self.castVote(on: name, incarnation: current.member.incarnation)
+                self.castVote(on: name, incarnation: self.entries.values[e2].member.incarnation)
             } else {
                 self.voteIfFlapping(name)
             }
