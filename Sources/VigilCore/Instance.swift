@@ -96,6 +96,9 @@ public struct Instance: Sendable {
     /// Names whose standing as a voter may have changed since the last `electionView()`.
     var voterChanges: [String] = []
     var votersConfigured = false
+    /// When this node first counted itself in the cluster (started without seeds, or
+    /// heard from one): it votes a lease later (`electionView()`).
+    var joinedAt: Instant?
 
     var now: Instant = .zero
     var output: [Directive] = []
@@ -334,9 +337,9 @@ public struct Instance: Sendable {
         return seq
     }
 
-    /// Sends `message` as a datagram, filling the rest of the MTU with gossip.
-    /// `leading` updates (the buddy system's news for the target) go first.
-    mutating func send(_ message: Message, to address: Address, leading: [Update] = []) {
+    /// Sends `message` as a datagram, filling the rest of the MTU with gossip (unless
+    /// `gossip` is false). `leading` updates (the buddy system's news for the target) go first.
+    mutating func send(_ message: Message, to address: Address, leading: [Update] = [], gossip piggyback: Bool = true) {
         let gossip = self.configuration.gossip
         var budget =
             gossip.mtu - gossip.sealOverhead - Packet.encodedOverhead(sender: self.me.name, message: message)
@@ -345,7 +348,9 @@ public struct Instance: Sendable {
             budget -= update.encodedSize
             updates.append(update)
         }
-        updates += self.queue.take(budget: budget, limit: self.retransmitLimit())
+        if piggyback {
+            updates += self.queue.take(budget: budget, limit: self.retransmitLimit())
+        }
         self.stats.messagesSent &+= 1
         self.stats.updatesSent &+= UInt64(updates.count)
         self.output.append(.send(Packet(sender: self.me.name, message: message, gossip: updates), to: address))

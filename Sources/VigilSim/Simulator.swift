@@ -205,7 +205,8 @@ struct ScenarioRun<Node: SimulatedNode> {
         func sortedNames(_ nodes: some Sequence<Int>) -> [String] {
             nodes.sorted().map { names[$0] }
         }
-        let checked = HAInvariants.check(recorder.haTrace, settle: s.haSettle)
+        let checked = HAInvariants.check(
+            recorder.haTrace, settle: s.haSettle, lease: s.configuration.election.leaseDuration)
         let haViolations = s.configuration.ha.enabled ? checked.violations : []
 
         return SimulationReport(

@@ -41,6 +41,26 @@ import VigilSim
         #expect(withoutLeader.isEmpty, "seeds that never elected a leader: \(withoutLeader)")
     }
 
+    /// Nodes joining one after another, without configured voters: every node counts
+    /// the voters it knows, and those sets grow at different speeds. Before newcomers
+    /// waited a lease to vote, candidates won majorities of different sets in one term
+    /// (these seeds, and `vigil simulate --nodes 200` seeds 1-5).
+    @Test func aBulkJoinElectsOneLeaderPerTerm() {
+        var violations: [String] = []
+        for seed in UInt64(1)...4 {
+            var scenario = Scenario()
+            scenario.nodes = 60
+            scenario.joinStagger = .milliseconds(100)
+            scenario.duration = .seconds(5)
+            scenario.seed = seed
+            let report = Simulator.run(scenario)
+            violations += report.election.invariantViolations.map { "seed \(seed): \($0)" }
+            #expect(report.converged, "seed \(seed)")
+            #expect(report.election.termsWithLeader >= 1, "seed \(seed): \(report.election)")
+        }
+        #expect(violations.isEmpty, "\(violations)")
+    }
+
     @Test func aQuietClusterKeepsOneLeaderInOneTerm() {
         var scenario = Scenario()
         scenario.nodes = 12

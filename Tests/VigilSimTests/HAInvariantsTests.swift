@@ -87,6 +87,59 @@ import VigilSim
         #expect(!Self.kinds(trace).contains(.minorityFence))
     }
 
+    @Test func aLeaseFromBeforeTheCutCoversACertificateFromBeforeItForOneLeaseOnly() {
+        // n0 and n1 are cut off at 13.5 s, after n0's certificate (13 s): n0's fence at
+        // 14 s is under the lease it held before the cut (3 s), not 4 s into the cut.
+        var trace = Self.goodTrace()
+        trace.partitions = [HATrace.Partition(
+            group: [true, true, false, false, false], from: Instant(nanoseconds: 13_500_000_000),
+            healedAt: Self.at(20), graceUntil: Self.at(50))]
+        func kinds(lease: Duration) -> [HAInvariants.Kind] {
+            HAInvariants.check(trace, settle: .seconds(40), lease: lease).violations.map(\.kind)
+        }
+        #expect(kinds(lease: .seconds(3)).isEmpty, "\(kinds(lease: .seconds(3)))")
+        #expect(kinds(lease: .zero) == [.minorityFence])
+        trace.events[3].at = Self.at(18)
+        #expect(kinds(lease: .seconds(3)).contains(.minorityFence))
+        // A certificate that came after the cut never counts.
+        trace.events[3].at = Self.at(14)
+        trace.partitions[0].from = Self.at(12)
+        #expect(kinds(lease: .seconds(3)) == [.minorityFence])
+    }
+
+    @Test func aSideWithMostOfTheVotersLeftMayFenceThoughMostNodesAreElsewhere() {
+        // After goodTrace (n4 fenced and down), n3 crashes and is fenced too; then n0 and
+        // n1 are cut off from n2 and the two dead nodes. Two of the three voters left are
+        // a majority: n0 may fence n2, which is cut off alone.
+        var trace = Self.goodTrace()
+        trace.events += [
+            .init(at: Self.at(20), .crashed(node: 3, life: 1)),
+            .init(at: Self.at(23), .certified(node: 0, subject: 3, life: 1, validVotes: 3)),
+            .init(at: Self.at(24), .fenceOrdered(by: 0, target: 3, life: 1, term: 1, targetLive: false)),
+            .init(at: Self.at(26), .poweredOff(target: 3, life: 1)),
+            .init(at: Self.at(26), .fenceRecorded(by: 0, target: 3, life: 1, term: 1)),
+            .init(at: Self.at(26), .recoveryOrdered(by: 0, target: 3, life: 1, term: 1)),
+            .init(at: Self.at(27), .recoveryReceived(target: 3, life: 1)),
+            .init(at: Self.at(35), .certified(node: 0, subject: 2, life: 1, validVotes: 2)),
+            .init(at: Self.at(36), .fenceOrdered(by: 0, target: 2, life: 1, term: 1, targetLive: true)),
+            .init(at: Self.at(38), .poweredOff(target: 2, life: 1)),
+            .init(at: Self.at(38), .fenceRecorded(by: 0, target: 2, life: 1, term: 1)),
+            .init(at: Self.at(38), .recoveryOrdered(by: 0, target: 2, life: 1, term: 1)),
+            .init(at: Self.at(39), .recoveryReceived(target: 2, life: 1)),
+        ]
+        trace.partitions = [HATrace.Partition(
+            group: [true, true, false, false, false], from: Self.at(30), healedAt: Self.at(60), graceUntil: Self.at(70))]
+        #expect(Self.kinds(trace).isEmpty, "\(Self.kinds(trace))")
+        // Without n3's fence, n0 and n1 are two of four voters: no majority.
+        trace.events.removeAll { event in
+            switch event.kind {
+            case .fenceRecorded(_, let target, _, _), .poweredOff(let target, _): target == 3
+            default: false
+            }
+        }
+        #expect(Self.kinds(trace).contains(.minorityFence))
+    }
+
     @Test func aLiveNodeFencedIsCaughtUnlessItWasCutOffOnTheMinoritySide() {
         var trace = Self.edited(3, .fenceOrdered(by: 0, target: 4, life: 1, term: 1, targetLive: true))
         #expect(Self.kinds(trace) == [.liveNodeFenced])

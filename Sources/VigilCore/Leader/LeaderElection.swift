@@ -138,7 +138,7 @@ public struct LeaderElection: Sendable {
                 return actions
             }
             if now >= deadline && now >= self.promisedUntil {
-                if view.canStand && view.isVoter(self.me) {
+                if view.canStand && view.canVote && view.isVoter(self.me) {
                     self.startPreVote(now: now, view: view, rng: &rng, actions: &actions)
                 } else {
                     if self.role == .candidate { self.role = .follower }
@@ -171,7 +171,7 @@ public struct LeaderElection: Sendable {
         case .preVoteRequest(let term, let digest, let count):
             // Would this node vote for `from` in `term`? Answered without changing anything.
             let grant =
-                !self.isBound(elsewhere: from, at: now, view: view) && term > self.term
+                view.canVote && !self.isBound(elsewhere: from, at: now, view: view) && term > self.term
                 && view.counts(sameVotersAs: digest, count) && view.isVoter(from)
             actions.append(.send(.preVoteReply(term: term, granted: grant), to: from))
         case .preVoteReply(let term, let granted):
@@ -245,7 +245,7 @@ public struct LeaderElection: Sendable {
             self.adopt(term: term, now: now, rng: &rng, actions: &actions)
         }
         let grant =
-            view.counts(sameVotersAs: digest, count) && view.isVoter(candidate)
+            view.canVote && view.counts(sameVotersAs: digest, count) && view.isVoter(candidate)
             && (self.votedFor == nil || self.votedFor == candidate)
         if grant {
             self.votedFor = candidate
@@ -465,24 +465,34 @@ public struct ElectionView: Sendable, Equatable {
     public var canStand: Bool
     /// Whether this node may go on leading (not declared failed, not left).
     public var canLead: Bool
+    /// Whether this node may grant votes and pre-votes. A member that joined a cluster
+    /// without configured voters less than a lease ago abstains (``Instance`` decides).
+    public var canVote: Bool
     /// Whom to ask, when given explicitly; else the voters among `heartbeatTargets`.
     private var explicitReachable: [String]?
 
-    public init(voters: [String], reachableVoters: [String], heartbeatTargets: [String], canStand: Bool, canLead: Bool) {
+    public init(
+        voters: [String], reachableVoters: [String], heartbeatTargets: [String], canStand: Bool, canLead: Bool,
+        canVote: Bool = true
+    ) {
         self.init(
             voterSet: Set(voters), digest: Self.digest(of: voters), heartbeatTargets: heartbeatTargets,
-            canStand: canStand, canLead: canLead)
+            canStand: canStand, canLead: canLead, canVote: canVote)
         self.explicitReachable = reachableVoters
     }
 
     /// With the voter set and its digest already known (`Instance` keeps them current);
     /// the voters to ask are then the live ones among `heartbeatTargets`.
-    init(voterSet: Set<String>, digest: UInt64, heartbeatTargets: [String], canStand: Bool, canLead: Bool) {
+    init(
+        voterSet: Set<String>, digest: UInt64, heartbeatTargets: [String], canStand: Bool, canLead: Bool,
+        canVote: Bool
+    ) {
         self.voterSet = voterSet
         self.votersDigest = digest
         self.heartbeatTargets = heartbeatTargets
         self.canStand = canStand
         self.canLead = canLead
+        self.canVote = canVote
         self.explicitReachable = nil
     }
 
@@ -543,6 +553,16 @@ public enum ElectionMessage: Equatable, Sendable {
     case heartbeat(term: UInt64, seq: UInt32)
     /// A voter acknowledges heartbeat `seq` of `term` (or names a newer term).
     case heartbeatAck(term: UInt64, seq: UInt32)
+}
+
+extension ElectionMessage {
+    /// Whether this answers a request: a vote or pre-vote reply, or a heartbeat's ack.
+    var answers: Bool {
+        switch self {
+        case .preVoteReply, .voteReply, .heartbeatAck: true
+        case .preVoteRequest, .voteRequest, .heartbeat: false
+        }
+    }
 }
 
 /// The election state that must survive a restart: Raft's `currentTerm` and `votedFor`.

@@ -9,7 +9,10 @@ import VigilCore
 ///    three or more).
 /// 2. **One leader per term**; **the minority side never fences**: no fence is ordered
 ///    by a node on the side of an active cut that has no strict majority of the
-///    nodes. A fence of a node that is live (see `HATrace.Kind.fenceOrdered`) and was
+///    quorum denominator (the nodes, less those down in a life recorded fenced), except
+///    under a lease taken before the cut: within `lease` of the cut's start, of a
+///    failure the node was certified of before the cut. (A leader cannot know of a cut
+///    sooner than its lease runs out, and no other leader can be elected before.) A fence of a node that is live (see `HATrace.Kind.fenceOrdered`) and was
 ///    not cut off on a minority side in that life (by a cut that began before the
 ///    order; a node certified then stays failed until it restarts) is a
 ///    `liveNodeFenced` violation, and the node is counted in `fencesOfLiveNodes`.
@@ -85,7 +88,11 @@ public enum HAInvariants {
     ///   - settle: how long a life must stay down (after its stop and any heal) to be
     ///     owed its fence and recovery by the end of the run.
     ///   - minimumVotes: distinct valid votes a certificate needs at least.
-    public static func check(_ trace: HATrace, settle: Duration, minimumVotes: Int = 2) -> Result {
+    ///   - lease: the election's lease (`leaseDuration`): how long into a cut a leader
+    ///     on its minority side may still act on a certificate it held before.
+    public static func check(
+        _ trace: HATrace, settle: Duration, minimumVotes: Int = 2, lease: Duration = .zero
+    ) -> Result {
         var result = Result()
         let names = trace.names
         func say(_ kind: Kind, _ text: String, _ at: Instant) {
@@ -94,7 +101,7 @@ public enum HAInvariants {
 
         var leaders: [UInt64: [Int]] = [:]
         var newestTerm: UInt64 = 0
-        var certified: Set<[Int]> = []  // [node, subject, life] with enough valid votes
+        var certified: [[Int]: Instant] = [:]  // [node, subject, life] with enough valid votes: since
         var powered: Set<Life> = []
         var fencedBy: [Life: [(node: Int, term: UInt64)]] = [:]
         var received: Set<Life> = []
@@ -111,6 +118,12 @@ public enum HAInvariants {
         var lifeStart: [Int: Instant] = [:]
         var withoutMajority: [(from: Instant, until: Instant)] = []
         var lostAt: Instant?
+        // Fenced and still down: out of the quorum denominator.
+        func uncounted() -> [Bool] {
+            (0..<count).map { node in
+                !running[node] && openLife[node].map { fencedBy[Life(node: node, life: $0)] != nil } == true
+            }
+        }
         func updateMajority(at now: Instant) {
             var denominator = count
             var able = 0
@@ -140,7 +153,9 @@ public enum HAInvariants {
                 leaders[term, default: []].append(node)
                 newestTerm = max(newestTerm, term)
             case .certified(let node, let subject, let life, let votes):
-                if votes >= minimumVotes { certified.insert([node, subject, Int(life)]) }
+                if votes >= minimumVotes && certified[[node, subject, Int(life)]] == nil {
+                    certified[[node, subject, Int(life)]] = at
+                }
                 // The cluster counts a certified node out, whether or not it knows.
                 if votes >= minimumVotes && (currentLife[subject] ?? 1) == life && !declared[subject] {
                     declared[subject] = true
@@ -157,17 +172,26 @@ public enum HAInvariants {
                 if knows.contains([by, target, Int(life)]) {
                     say(.fenceNotOnce, "\(what) though it knew that life fenced", at)
                 }
-                if !certified.contains([by, target, Int(life)]) {
+                let certifiedSince = certified[[by, target, Int(life)]]
+                if certifiedSince == nil {
                     say(.fenceWithoutCertificate, "\(what) holding no valid failure certificate of that life", at)
                 }
                 let active = trace.partitions.filter { $0.from <= at && at < $0.healedAt }
-                if active.contains(where: { $0.isOnMinoritySide(by) }) {
+                // A side holding most of the voters left may fence: with three of eight
+                // nodes fenced and down, four of the other five are a majority (seed 8).
+                let out = uncounted()
+                let minority = active.filter { $0.isOnMinoritySide(by, uncounted: out) }
+                let underLease = minority.allSatisfy { cut in
+                    certifiedSince.map { $0 < cut.from } == true && at < cut.from + lease
+                }
+                if !minority.isEmpty && !underLease {
                     say(.minorityFence, "\(what) while cut off on the minority side of a partition", at)
                 }
                 // Cut off on a minority side, in this life, by a cut that began before the
                 // order: the majority may rightly have certified it then and fence it now.
                 let cutOff = trace.partitions.contains {
-                    $0.from <= at && $0.isOnMinoritySide(target) && lifeStart[target, default: .zero] < $0.graceUntil
+                    $0.from <= at && $0.isOnMinoritySide(target, uncounted: out)
+                        && lifeStart[target, default: .zero] < $0.graceUntil
                 }
                 if targetLive && !cutOff {
                     result.fencesOfLiveNodes.insert(target)

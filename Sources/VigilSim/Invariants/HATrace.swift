@@ -83,12 +83,18 @@ public struct HATrace: Sendable, Equatable {
             self.graceUntil = graceUntil
         }
 
-        /// Whether `node` is on the side without a strict majority of the nodes: the
-        /// side that can elect no leader and must never fence.
-        public func isOnMinoritySide(_ node: Int) -> Bool {
-            let inGroup = self.group.filter { $0 }.count
-            let side = self.group[node] ? inGroup : self.group.count - inGroup
-            return side * 2 <= self.group.count
+        /// Whether `node` is on the side without a strict majority of the quorum
+        /// denominator: the side that can elect no leader and must never fence. Nodes
+        /// marked in `uncounted` (fenced and still down: no longer voters) count on
+        /// neither side; by default every node counts.
+        public func isOnMinoritySide(_ node: Int, uncounted: [Bool]? = nil) -> Bool {
+            var side = 0
+            var denominator = 0
+            for other in self.group.indices where uncounted?[other] != true {
+                denominator += 1
+                if self.group[other] == self.group[node] { side += 1 }
+            }
+            return side * 2 <= denominator
         }
     }
 
