@@ -92,11 +92,12 @@ public struct AgentService: Service {
     }
 
     public func run() async throws {
-        await self.runtime.start(joining: self.seeds)
         // From here on every packet goes straight to the engine, on the loop that read
-        // it. (One that opened before is left in `transport.events`, as lost as one the
-        // network dropped; peers retry.)
+        // it, before the join goes out: a seed's answer can never arrive unheard. (One
+        // that opened before is left in `transport.events`, as lost as one the network
+        // dropped; before the join, only a stray packet can.)
         self.transport.deliver(to: self.runtime.deliver)
+        await self.runtime.start(joining: self.seeds)
         SystemdNotifier.notify("READY=1", logger: self.logger)
         await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
