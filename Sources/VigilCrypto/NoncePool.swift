@@ -1,20 +1,23 @@
 import CSodium
 import Synchronization
 
-/// AEAD nonces for ``Keyring``, cut from a buffer of kernel randomness that is
-/// refilled ``refillBytes`` at a time.
+/// AEAD nonces for ``Keyring``, cut from a buffer of random bytes that is refilled
+/// ``refillBytes`` at a time.
 ///
 /// `randombytes_buf` for every nonce was one `getrandom(2)` system call per sealed
 /// packet, a measurable share of an agent answering tens of thousands of pings a
-/// second. Drawing 4 KiB at once makes that one call per 170 nonces and changes
-/// nothing a nonce must be:
-/// - unique: every byte comes from the kernel's CSPRNG, as before, and is handed out
-///   once (the offset only moves forward under the lock, and a refill overwrites
-///   the whole buffer), so two nonces collide no more often than two draws of 192
+/// second. A refill instead takes a fresh 32-byte seed from the kernel (one
+/// `getrandom`) and expands it with ChaCha20 (`randombytes_buf_deterministic`), the
+/// construction libsodium's own user-space generator uses: one system call per 170
+/// nonces. What a nonce must be does not change:
+/// - unique: every refill starts from a new kernel seed, and each byte is handed out
+///   once (the offset only moves forward under the lock, and a refill overwrites the
+///   whole buffer), so two nonces collide no more often than two draws of 192
 ///   random bits;
-/// - unpredictable: nonces already sent say nothing about the next ones (they are
-///   independent kernel output), and the buffer holds only what nobody has seen yet,
-///   in this process's memory, next to the cluster key itself.
+/// - unpredictable: ChaCha20's keystream under a secret random key is
+///   indistinguishable from random, so nonces already sent say nothing about the
+///   next ones; the seed and the unspent bytes live only in this process's memory,
+///   next to the cluster key itself.
 ///
 /// The one way to reuse buffered bytes would be `fork` without `exec`, which would
 /// give parent and child the same buffer; the agent never forks that way (drivers
@@ -40,12 +43,23 @@ enum NoncePool {
         Self.pool.withLock { pool in
             pool.bytes.withUnsafeMutableBytes { bytes in
                 if pool.next + nonce.count > bytes.count {
-                    randombytes_buf(bytes.baseAddress!, bytes.count)
+                    Self.refill(bytes)
                     pool.next = 0
                 }
                 destination.copyMemory(from: bytes.baseAddress! + pool.next, byteCount: nonce.count)
             }
             pool.next += nonce.count
+        }
+    }
+
+    /// Fills `bytes` with ChaCha20's keystream under a seed fresh from the kernel.
+    private static func refill(_ bytes: UnsafeMutableRawBufferPointer) {
+        var seed = [UInt8](repeating: 0, count: Int(randombytes_SEEDBYTES))
+        seed.withUnsafeMutableBytes { seed in
+            randombytes_buf(seed.baseAddress!, seed.count)
+            randombytes_buf_deterministic(
+                bytes.baseAddress!, bytes.count, seed.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            sodium_memzero(seed.baseAddress!, seed.count)
         }
     }
 }

@@ -86,8 +86,8 @@ public struct SealedEnvelope: Equatable, Sendable {
         let hostBytes = UnsafeRawBufferPointer(rebasing: bytes[10..<hostEnd])
         // `String(validating:)` is generic, and looked its type up at run time for every
         // packet; decoding is not, and what it repaired differs from the bytes.
-        let host = String(decoding: hostBytes, as: UTF8.self)
-        guard host.utf8.elementsEqual(hostBytes) else { throw .malformed(nil) }
+        var host = String(decoding: hostBytes, as: UTF8.self)
+        guard host.withUTF8({ $0.elementsEqual(hostBytes) }) else { throw .malformed(nil) }
         let port = UInt16(bytes[hostEnd]) << 8 | UInt16(bytes[hostEnd + 1])
         let packet: Packet
         do {

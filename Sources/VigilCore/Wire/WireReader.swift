@@ -71,8 +71,8 @@ struct WireReader {
         // Not `String(validating:as:)`: it is generic, and looked its types up at run
         // time for every string of every packet. Decoding repairs invalid UTF-8, so
         // the bytes were valid exactly when the string's UTF-8 is the same bytes.
-        let string = String(decoding: bytes, as: UTF8.self)
-        guard string.utf8.elementsEqual(bytes) else {
+        var string = String(decoding: bytes, as: UTF8.self)
+        guard string.withUTF8({ $0.elementsEqual(bytes) }) else {
             throw .invalidUTF8
         }
         self.offset += length
