@@ -75,7 +75,7 @@ public struct Keyring: Sendable, Equatable {
     /// random nonce.
     /// - Returns: `plaintext.count + Keyring.overhead` bytes.
     public func seal(_ plaintext: [UInt8]) -> [UInt8] {
-        self.seal(plaintext, nonce: SecureRandom.bytes(XChaCha20Poly1305.nonceByteCount))
+        self.seal(plaintext, preferring: nil)
     }
 
     /// Seals under the installed key with id `keyID` if there is one, else under the
@@ -85,75 +85,111 @@ public struct Keyring: Sendable, Equatable {
     /// was down during a rotation comes back holding only the old key, and must be
     /// able to open the answers until it has adopted the new keyring.
     public func seal(_ plaintext: [UInt8], preferring keyID: UInt32?) -> [UInt8] {
-        guard let keyID, keyID != self.primary.id, let key = self.keys.first(where: { $0.id == keyID }) else {
-            return self.seal(plaintext)
+        plaintext.withUnsafeBytes { plaintext in
+            [UInt8](unsafeUninitializedCapacity: plaintext.count + Self.overhead) { output, count in
+                self.seal(plaintext, preferring: keyID, into: UnsafeMutableRawBufferPointer(output))
+                count = plaintext.count + Self.overhead
+            }
         }
-        return self.seal(plaintext, nonce: SecureRandom.bytes(XChaCha20Poly1305.nonceByteCount), key: key)
+    }
+
+    /// ``seal(_:preferring:)`` from and into memory the caller holds, such as a network
+    /// buffer, so that sealing copies nothing more.
+    /// - Parameter output: exactly `plaintext.count + Keyring.overhead` bytes, not
+    ///   overlapping `plaintext`.
+    public func seal(
+        _ plaintext: UnsafeRawBufferPointer, preferring keyID: UInt32?, into output: UnsafeMutableRawBufferPointer
+    ) {
+        let nonceEnd = Self.headerByteCount + XChaCha20Poly1305.nonceByteCount
+        precondition(output.count == plaintext.count + Self.overhead, "sealing needs plaintext + overhead bytes")
+        NoncePool.fill(UnsafeMutableRawBufferPointer(rebasing: output[Self.headerByteCount..<nonceEnd]))
+        self.seal(plaintext, key: self.key(preferring: keyID), into: output)
+    }
+
+    /// The installed key with id `keyID`, if any, else the primary.
+    private func key(preferring keyID: UInt32?) -> ClusterKey {
+        guard let keyID, keyID != self.primary.id else { return self.primary }
+        for key in self.keys where key.id == keyID {
+            return key
+        }
+        return self.primary
     }
 
     /// The key id in a sealed packet's header, or `nil` if `sealed` is too short or
     /// of another envelope version. Not authenticated until ``open(_:)`` succeeded.
     public static func keyID(ofSealed sealed: [UInt8]) -> UInt32? {
+        sealed.withUnsafeBytes { Self.keyID(ofSealed: $0) }
+    }
+
+    /// ``keyID(ofSealed:)-([UInt8])`` of bytes the caller holds.
+    public static func keyID(ofSealed sealed: UnsafeRawBufferPointer) -> UInt32? {
         guard sealed.count >= Self.headerByteCount, sealed[0] == Self.version else { return nil }
-        return sealed[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return UInt32(sealed[1]) << 24 | UInt32(sealed[2]) << 16 | UInt32(sealed[3]) << 8 | UInt32(sealed[4])
     }
 
     /// ``seal(_:)`` with a chosen nonce, for tests that need exact bytes. Never reuse
     /// a nonce with the same key: that reveals the XOR of two plaintexts and lets an
     /// attacker forge packets.
     func seal(_ plaintext: [UInt8], nonce: [UInt8]) -> [UInt8] {
-        self.seal(plaintext, nonce: nonce, key: self.primary)
-    }
-
-    private func seal(_ plaintext: [UInt8], nonce: [UInt8], key: ClusterKey) -> [UInt8] {
         precondition(
             nonce.count == XChaCha20Poly1305.nonceByteCount, "a nonce is 24 bytes, got \(nonce.count)")
-        let id = key.id
-        let header: [UInt8] = [
-            Self.version, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff),
-        ]
-        var sealed: [UInt8] = []
-        sealed.reserveCapacity(plaintext.count + Self.overhead)
-        sealed.append(contentsOf: header)
-        sealed.append(contentsOf: nonce)
-        plaintext.withUnsafeBufferPointer { plaintext in
-            header.withUnsafeBufferPointer { header in
-                nonce.withUnsafeBufferPointer { nonce in
-                    key.bytes.withUnsafeBufferPointer { key in
-                        XChaCha20Poly1305.seal(
-                            plaintext, associatedData: header, nonce: nonce, key: key, appendingTo: &sealed)
-                    }
-                }
+        return plaintext.withUnsafeBytes { plaintext in
+            [UInt8](unsafeUninitializedCapacity: plaintext.count + Self.overhead) { output, count in
+                let output = UnsafeMutableRawBufferPointer(output)
+                output.baseAddress!.advanced(by: Self.headerByteCount).copyMemory(from: nonce, byteCount: nonce.count)
+                self.seal(plaintext, key: self.primary, into: output)
+                count = plaintext.count + Self.overhead
             }
         }
-        return sealed
+    }
+
+    /// Writes the header and the sealed body around the nonce already in `output`.
+    private func seal(_ plaintext: UnsafeRawBufferPointer, key: ClusterKey, into output: UnsafeMutableRawBufferPointer) {
+        let id = key.id
+        output[0] = Self.version
+        output[1] = UInt8(id >> 24)
+        output[2] = UInt8(id >> 16 & 0xff)
+        output[3] = UInt8(id >> 8 & 0xff)
+        output[4] = UInt8(id & 0xff)
+        let nonceEnd = Self.headerByteCount + XChaCha20Poly1305.nonceByteCount
+        let header = UnsafeRawBufferPointer(rebasing: output[0..<Self.headerByteCount])
+        let nonce = UnsafeRawBufferPointer(rebasing: output[Self.headerByteCount..<nonceEnd])
+        key.bytes.withUnsafeBytes { key in
+            XChaCha20Poly1305.seal(
+                plaintext, associatedData: header, nonce: nonce, key: key,
+                into: UnsafeMutableRawBufferPointer(rebasing: output[nonceEnd...]))
+        }
     }
 
     /// Checks and decrypts a packet made by ``seal(_:)`` on any node sharing a key
     /// with this keyring. Never traps, whatever `sealed` holds.
     /// - Throws: ``SealError`` saying why the packet was refused.
     public func open(_ sealed: [UInt8]) throws(SealError) -> [UInt8] {
+        let opened = sealed.withUnsafeBytes { sealed in
+            Result { () throws(SealError) -> [UInt8] in try self.open(sealed) }
+        }
+        return try opened.get()
+    }
+
+    /// ``open(_:)-([UInt8])`` of bytes the caller holds, such as a network buffer.
+    public func open(_ sealed: UnsafeRawBufferPointer) throws(SealError) -> [UInt8] {
         guard sealed.count >= Self.overhead else { throw .truncated }
         guard sealed[0] == Self.version else { throw .unsupportedVersion }
-        let id = sealed[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        // Usually one candidate; two only if different keys share an id.
-        let candidates = self.keys.filter { $0.id == id }
-        guard !candidates.isEmpty else { throw .unknownKey(id) }
+        let id = Self.keyID(ofSealed: sealed)!
         let nonceEnd = Self.headerByteCount + XChaCha20Poly1305.nonceByteCount
-        let opened: [UInt8]? = sealed.withUnsafeBufferPointer { packet in
-            let header = UnsafeBufferPointer(rebasing: packet[0..<Self.headerByteCount])
-            let nonce = UnsafeBufferPointer(rebasing: packet[Self.headerByteCount..<nonceEnd])
-            let body = UnsafeBufferPointer(rebasing: packet[nonceEnd...])
-            for key in candidates {
-                let plaintext = key.bytes.withUnsafeBufferPointer { key in
-                    XChaCha20Poly1305.open(body, associatedData: header, nonce: nonce, key: key)
-                }
-                if let plaintext { return plaintext }
+        let header = UnsafeRawBufferPointer(rebasing: sealed[0..<Self.headerByteCount])
+        let nonce = UnsafeRawBufferPointer(rebasing: sealed[Self.headerByteCount..<nonceEnd])
+        let body = UnsafeRawBufferPointer(rebasing: sealed[nonceEnd...])
+        // Usually one candidate; two only if different keys share an id.
+        var known = false
+        for key in self.keys where key.id == id {
+            known = true
+            let plaintext = key.bytes.withUnsafeBytes { key in
+                XChaCha20Poly1305.open(body, associatedData: header, nonce: nonce, key: key)
             }
-            return nil
+            if let plaintext { return plaintext }
         }
-        guard let opened else { throw .authenticationFailed }
-        return opened
+        throw known ? .authenticationFailed : .unknownKey(id)
     }
 }
 

@@ -21,22 +21,38 @@ enum XChaCha20Poly1305 {
         key: UnsafeBufferPointer<UInt8>,
         appendingTo output: inout [UInt8]
     ) {
-        precondition(key.count == Self.keyByteCount && nonce.count == Self.nonceByteCount)
-        Sodium.ensureReady()
         let start = output.count
-        let sealedCount = plaintext.count + Self.tagByteCount
-        output.append(contentsOf: repeatElement(0, count: sealedCount))
-        output.withUnsafeMutableBufferPointer { out in
-            var written: UInt64 = 0
-            let rc = crypto_aead_xchacha20poly1305_ietf_encrypt(
-                out.baseAddress! + start, &written,
-                plaintext.baseAddress, UInt64(plaintext.count),
-                associatedData.baseAddress, UInt64(associatedData.count),
-                nil,
-                nonce.baseAddress!, key.baseAddress!)
-            // Encryption fails only for messages near 2^64 bytes, which cannot exist here.
-            precondition(rc == 0 && written == UInt64(sealedCount), "XChaCha20-Poly1305 encryption failed")
+        output.append(contentsOf: repeatElement(0, count: plaintext.count + Self.tagByteCount))
+        output.withUnsafeMutableBytes { out in
+            Self.seal(
+                UnsafeRawBufferPointer(plaintext), associatedData: UnsafeRawBufferPointer(associatedData),
+                nonce: UnsafeRawBufferPointer(nonce), key: UnsafeRawBufferPointer(key),
+                into: UnsafeMutableRawBufferPointer(rebasing: out[start...]))
         }
+    }
+
+    /// Encrypts `plaintext` into `output`, which must hold exactly `plaintext.count +
+    /// tagByteCount` bytes: `ciphertext ‖ tag`.
+    static func seal(
+        _ plaintext: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer,
+        nonce: UnsafeRawBufferPointer,
+        key: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) {
+        precondition(key.count == Self.keyByteCount && nonce.count == Self.nonceByteCount)
+        let sealedCount = plaintext.count + Self.tagByteCount
+        precondition(output.count == sealedCount, "sealing needs room for the plaintext and the tag")
+        Sodium.ensureReady()
+        var written: UInt64 = 0
+        let rc = crypto_aead_xchacha20poly1305_ietf_encrypt(
+            output.baseAddress!.assumingMemoryBound(to: UInt8.self), &written,
+            plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(plaintext.count),
+            associatedData.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(associatedData.count),
+            nil,
+            nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), key.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        // Encryption fails only for messages near 2^64 bytes, which cannot exist here.
+        precondition(rc == 0 && written == UInt64(sealedCount), "XChaCha20-Poly1305 encryption failed")
     }
 
     /// Decrypts and verifies `ciphertext ‖ tag`.
@@ -47,6 +63,18 @@ enum XChaCha20Poly1305 {
         associatedData: UnsafeBufferPointer<UInt8>,
         nonce: UnsafeBufferPointer<UInt8>,
         key: UnsafeBufferPointer<UInt8>
+    ) -> [UInt8]? {
+        Self.open(
+            UnsafeRawBufferPointer(sealed), associatedData: UnsafeRawBufferPointer(associatedData),
+            nonce: UnsafeRawBufferPointer(nonce), key: UnsafeRawBufferPointer(key))
+    }
+
+    /// ``open(_:associatedData:nonce:key:)-(UnsafeBufferPointer<UInt8>,_,_,_)`` of raw bytes.
+    static func open(
+        _ sealed: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer,
+        nonce: UnsafeRawBufferPointer,
+        key: UnsafeRawBufferPointer
     ) -> [UInt8]? {
         guard key.count == Self.keyByteCount, nonce.count == Self.nonceByteCount,
             sealed.count >= Self.tagByteCount
@@ -59,9 +87,9 @@ enum XChaCha20Poly1305 {
             let rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
                 out.baseAddress, &written,
                 nil,
-                sealed.baseAddress!, UInt64(sealed.count),
-                associatedData.baseAddress, UInt64(associatedData.count),
-                nonce.baseAddress!, key.baseAddress!)
+                sealed.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(sealed.count),
+                associatedData.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(associatedData.count),
+                nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), key.baseAddress!.assumingMemoryBound(to: UInt8.self))
             ok = rc == 0 && written == UInt64(plaintextCount)
             // libsodium already zeroes `out` on failure; say so to Swift too.
             if !ok, plaintextCount > 0 {

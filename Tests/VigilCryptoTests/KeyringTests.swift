@@ -29,6 +29,25 @@ import VigilCrypto
         #expect(keyring.seal(self.message) != keyring.seal(self.message))
     }
 
+    /// Nonces come from a pool refilled 170 at a time: across several refills, on
+    /// several threads at once, none may repeat and every packet must open.
+    @Test func noncesNeverRepeatAcrossPoolRefillsAndThreads() async throws {
+        let keyring = Keyring(primary: .generate())
+        let message = self.message
+        let batches = await withTaskGroup(of: [[UInt8]].self) { group in
+            for _ in 0..<4 {
+                group.addTask { (0..<500).map { _ in keyring.seal(message) } }
+            }
+            return await group.reduce(into: []) { $0.append(contentsOf: $1) }
+        }
+        let nonces = Set(batches.map { Array($0[5..<29]) })
+        #expect(nonces.count == 2_000)
+        #expect(!nonces.contains([UInt8](repeating: 0, count: 24)))
+        for sealed in batches.prefix(200) {
+            #expect(try keyring.open(sealed) == message)
+        }
+    }
+
     @Test func tamperingWithAnyByteIsRefused() throws {
         let keyring = Keyring(primary: .generate())
         let sealed = keyring.seal(self.message)

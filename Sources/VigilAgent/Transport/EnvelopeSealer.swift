@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 import VigilCore
 import VigilCrypto
@@ -85,6 +86,24 @@ final class EnvelopeSealer: Sendable {
             .sealed(with: self.keyring, preferring: preferred)
     }
 
+    /// ``seal(_:advertised:to:)`` straight into a buffer from `allocator`, ready to
+    /// write to a channel: no array to copy it from.
+    func seal(_ packet: Packet, advertised: Address, to peer: Address?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let preferred = peer.flatMap { peer in self.peerKeys.withLock { $0.keyID(for: peer) } }
+        let plaintext = SealedEnvelope(packet: packet, advertised: advertised, timestamp: self.clock()).plaintext()
+        let keyring = self.keyring
+        let count = plaintext.count + Keyring.overhead
+        var buffer = allocator.buffer(capacity: count)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { output in
+            plaintext.withUnsafeBytes { plaintext in
+                keyring.seal(
+                    plaintext, preferring: preferred, into: UnsafeMutableRawBufferPointer(rebasing: output[..<count]))
+            }
+            return count
+        }
+        return buffer
+    }
+
     /// The key id `peer` last sealed an accepted packet with (tests and `vigil info`).
     func lastKeyID(of peer: Address) -> UInt32? {
         self.peerKeys.withLock { $0.keyID(for: peer) }
@@ -102,6 +121,26 @@ final class EnvelopeSealer: Sendable {
     ///   - source: the UDP source address, remembered with the advertised address as
     ///     where the key this packet was sealed with is preferred for answers.
     func open(_ sealed: [UInt8], maxBytes: Int, source: Address? = nil) throws(EnvelopeError) -> (
+        packet: Packet, advertised: Address
+    ) {
+        let opened = sealed.withUnsafeBytes { sealed in
+            Result { () throws(EnvelopeError) in try self.open(sealed, maxBytes: maxBytes, source: source) }
+        }
+        return try opened.get()
+    }
+
+    /// ``open(_:maxBytes:source:)-([UInt8],_,_)`` of a buffer read from the network,
+    /// without copying it out first.
+    func open(_ sealed: ByteBuffer, maxBytes: Int, source: Address? = nil) throws(EnvelopeError) -> (
+        packet: Packet, advertised: Address
+    ) {
+        let opened = sealed.withUnsafeReadableBytes { sealed in
+            Result { () throws(EnvelopeError) in try self.open(sealed, maxBytes: maxBytes, source: source) }
+        }
+        return try opened.get()
+    }
+
+    private func open(_ sealed: UnsafeRawBufferPointer, maxBytes: Int, source: Address?) throws(EnvelopeError) -> (
         packet: Packet, advertised: Address
     ) {
         guard sealed.count <= maxBytes else { throw .oversize }

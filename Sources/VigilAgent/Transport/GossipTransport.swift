@@ -160,7 +160,8 @@ public final class GossipTransport: Sendable {
     /// caller's thread or an event loop.
     public func send(_ packet: Packet, to address: Address) {
         guard !self.connections.isClosed else { return }
-        let sealed = self.sealer.seal(packet, advertised: self.advertisedAddress, to: address)
+        let sealed = self.sealer.seal(
+            packet, advertised: self.advertisedAddress, to: address, allocator: self.datagramChannel.allocator)
         if let target = self.literalTarget(address) {
             self.write(sealed, to: target, address: address)
             return
@@ -248,8 +249,8 @@ public final class GossipTransport: Sendable {
     /// one task there that writes every datagram queued by then and flushes once: a
     /// burst of answers costs one wake-up of the loop and one flush (which NIO sends
     /// with one `sendmmsg`), not one each.
-    private func write(_ sealed: [UInt8], to target: SocketAddress, address: Address) {
-        let datagram = AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: sealed))
+    private func write(_ sealed: ByteBuffer, to target: SocketAddress, address: Address) {
+        let datagram = AddressedEnvelope(remoteAddress: target, data: sealed)
         let schedule = self.outbox.withLock { outbox in
             outbox.datagrams.append((datagram, address))
             defer { outbox.scheduled = true }

@@ -52,8 +52,7 @@ final class InboundGate: Sendable {
             return self.drop(EnvelopeError.oversize, peer: source, reliable: false)
         }
         do {
-            let (packet, _) = try self.sealer.open(
-                Array(buffer.readableBytesView), maxBytes: self.maxDatagramBytes, source: source)
+            let (packet, _) = try self.sealer.open(buffer, maxBytes: self.maxDatagramBytes, source: source)
             self.deliver(.packet(packet, from: source, reliable: false), bytes: bytes)
         } catch {
             self.counters.update { $0.bytesIn += bytes }
@@ -66,8 +65,7 @@ final class InboundGate: Sendable {
     func receiveFrame(_ buffer: ByteBuffer, peer: Address?) {
         self.counters.update { $0.bytesIn += UInt64(Self.framePrefixBytes + buffer.readableBytes) }
         do {
-            let (packet, advertised) = try self.sealer.open(
-                Array(buffer.readableBytesView), maxBytes: self.maxFrameBytes)
+            let (packet, advertised) = try self.sealer.open(buffer, maxBytes: self.maxFrameBytes)
             self.deliver(.packet(packet, from: advertised, reliable: true), bytes: 0)
         } catch {
             self.drop(error, peer: peer, reliable: true)

@@ -23,7 +23,9 @@ struct PeerKeyMemory: Sendable {
     }
 
     mutating func remember(_ keyID: UInt32, for peer: Address) {
-        if self.keyIDs[peer] == nil, self.keyIDs.count >= self.capacity {
+        // The count first: below capacity (always, but in a flood of addresses) this is
+        // one hash of the address per packet, not two.
+        if self.keyIDs.count >= self.capacity, self.keyIDs[peer] == nil {
             self.keyIDs.remove(at: self.keyIDs.startIndex)
         }
         self.keyIDs[peer] = keyID

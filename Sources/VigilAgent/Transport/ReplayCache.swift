@@ -47,7 +47,8 @@ struct ReplayCache {
     /// - Returns: `false` if `nonce` is already held: the packet is a replay.
     mutating func insert(_ nonce: Nonce, expiry: UInt64, now: UInt64) -> Bool {
         self.forgetExpired(now: now)
-        guard !self.seen.contains(nonce) else { return false }
+        // Inserted at once, so a new nonce is hashed once here, not looked up first.
+        guard self.seen.insert(nonce).inserted else { return false }
         if self.ring.count < self.capacity {
             // Still filling: `start` is 0 and nothing has wrapped.
             self.ring.append(Entry(nonce: nonce, expiry: expiry))
@@ -59,7 +60,6 @@ struct ReplayCache {
             self.ring[(self.start + self.count) % self.capacity] = Entry(nonce: nonce, expiry: expiry)
         }
         self.count += 1
-        self.seen.insert(nonce)
         return true
     }
 

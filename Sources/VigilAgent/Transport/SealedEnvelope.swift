@@ -51,15 +51,15 @@ public struct SealedEnvelope: Equatable, Sendable {
     public func plaintext() -> [UInt8] {
         let host = self.advertised.host.utf8
         precondition(host.count <= Self.maxHostBytes, "advertised host is longer than 255 bytes")
-        let packet = self.packet.encoded()
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(Self.fixedPlaintextBytes + host.count + packet.count)
+        bytes.reserveCapacity(Self.fixedPlaintextBytes + host.count + self.packet.encodedSize)
         bytes.append(Self.version)
         Self.append(self.timestamp, to: &bytes)
         bytes.append(UInt8(host.count))
         bytes.append(contentsOf: host)
         Self.append(self.advertised.port, to: &bytes)
-        bytes.append(contentsOf: packet)
+        // Straight into the plaintext: no array of its own to copy from.
+        self.packet.encode(appendingTo: &bytes)
         return bytes
     }
 
@@ -67,16 +67,31 @@ public struct SealedEnvelope: Equatable, Sendable {
     /// - Throws: ``EnvelopeError/malformed(_:)``: with `nil` if the envelope header is
     ///   bad, with the `WireError` if the packet inside does not decode.
     init(plaintext bytes: [UInt8]) throws(EnvelopeError) {
+        let decoded = bytes.withUnsafeBytes { bytes in
+            Result { () throws(EnvelopeError) -> SealedEnvelope in try SealedEnvelope(plaintext: bytes) }
+        }
+        self = try decoded.get()
+    }
+
+    /// ``init(plaintext:)-([UInt8])`` of bytes the caller holds.
+    init(plaintext bytes: UnsafeRawBufferPointer) throws(EnvelopeError) {
         guard bytes.count >= Self.fixedPlaintextBytes, bytes[0] == Self.version else { throw .malformed(nil) }
-        let timestamp = bytes[1..<9].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        var timestamp: UInt64 = 0
+        for index in 1..<9 {
+            timestamp = timestamp << 8 | UInt64(bytes[index])
+        }
         let hostCount = Int(bytes[9])
         let hostEnd = 10 + hostCount
         guard bytes.count >= hostEnd + 2 else { throw .malformed(nil) }
-        guard let host = String(validating: bytes[10..<hostEnd], as: UTF8.self) else { throw .malformed(nil) }
+        let hostBytes = UnsafeRawBufferPointer(rebasing: bytes[10..<hostEnd])
+        // `String(validating:)` is generic, and looked its type up at run time for every
+        // packet; decoding is not, and what it repaired differs from the bytes.
+        var host = String(decoding: hostBytes, as: UTF8.self)
+        guard host.withUTF8({ $0.elementsEqual(hostBytes) }) else { throw .malformed(nil) }
         let port = UInt16(bytes[hostEnd]) << 8 | UInt16(bytes[hostEnd + 1])
         let packet: Packet
         do {
-            packet = try Packet(decoding: bytes[(hostEnd + 2)...])
+            packet = try Packet(decoding: UnsafeRawBufferPointer(rebasing: bytes[(hostEnd + 2)...]))
         } catch {
             throw .malformed(error)
         }
@@ -103,7 +118,7 @@ public struct SealedEnvelope: Equatable, Sendable {
     /// Authenticates, decrypts and parses sealed bytes. Checks neither freshness nor
     /// replay: that needs a clock and memory, which ``EnvelopeSealer`` has.
     /// - Throws: ``EnvelopeError/badSeal(_:)`` or ``EnvelopeError/malformed(_:)``.
-    static func open(_ sealed: [UInt8], with keyring: Keyring) throws(EnvelopeError) -> (
+    static func open(_ sealed: UnsafeRawBufferPointer, with keyring: Keyring) throws(EnvelopeError) -> (
         envelope: SealedEnvelope, nonce: Nonce
     ) {
         let plaintext: [UInt8]
@@ -133,10 +148,20 @@ struct Nonce: Hashable, Sendable {
     /// The nonce in bytes ``SealedEnvelope/nonceRange`` of `sealed`, or `nil` if
     /// `sealed` is too short to hold one.
     init?(sealed: [UInt8]) {
+        guard let nonce = sealed.withUnsafeBytes({ Nonce(sealed: $0) }) else { return nil }
+        self = nonce
+    }
+
+    /// ``init(sealed:)-([UInt8])`` of bytes the caller holds.
+    init?(sealed: UnsafeRawBufferPointer) {
         let range = SealedEnvelope.nonceRange
         guard sealed.count >= range.upperBound else { return nil }
         func word(_ start: Int) -> UInt64 {
-            sealed[start..<start + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            var word: UInt64 = 0
+            for index in start..<start + 8 {
+                word = word << 8 | UInt64(sealed[index])
+            }
+            return word
         }
         self.high = word(range.lowerBound)
         self.middle = word(range.lowerBound + 8)

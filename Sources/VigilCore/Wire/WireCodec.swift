@@ -203,6 +203,18 @@ extension Packet {
         return writer.bytes
     }
 
+    /// Appends ``encoded()`` to `bytes`, for a caller that frames the packet in a
+    /// larger buffer: no array of its own to copy from. Reserve
+    /// ``encodedSize`` more bytes first, and the array does not grow.
+    public func encode(appendingTo bytes: inout [UInt8]) {
+        var writer = WireWriter(appendingTo: [])
+        // Swapped, not copied: the writer's array is the only reference, so appending
+        // to it copies nothing.
+        swap(&bytes, &writer.bytes)
+        writer.write(self)
+        swap(&bytes, &writer.bytes)
+    }
+
     /// The number of bytes `encoded()` returns, computed without allocating (unless a
     /// member has more than `WireCodec.maxTagCount` tags).
     public var encodedSize: Int {

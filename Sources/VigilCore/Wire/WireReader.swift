@@ -67,8 +67,12 @@ struct WireReader {
         // Bytes read from the network are plain bytes: viewing them as `UInt8` is what
         // `UnsafeRawBufferPointer`'s own `withContiguousStorageIfAvailable` does.
         let start = self.buffer.baseAddress!.advanced(by: self.offset).assumingMemoryBound(to: UInt8.self)
-        guard let string = String(validating: UnsafeBufferPointer(start: start, count: length), as: UTF8.self)
-        else {
+        let bytes = UnsafeBufferPointer(start: start, count: length)
+        // Not `String(validating:as:)`: it is generic, and looked its types up at run
+        // time for every string of every packet. Decoding repairs invalid UTF-8, so
+        // the bytes were valid exactly when the string's UTF-8 is the same bytes.
+        var string = String(decoding: bytes, as: UTF8.self)
+        guard string.withUTF8({ $0.elementsEqual(bytes) }) else {
             throw .invalidUTF8
         }
         self.offset += length

@@ -3,11 +3,16 @@
 /// Create it with the exact size of what will be written (the codec computes it
 /// without allocating, see `Packet.encodedSize`) so the array grows once.
 struct WireWriter {
-    private(set) var bytes: [UInt8]
+    var bytes: [UInt8]
 
     init(capacity: Int) {
         self.bytes = []
         self.bytes.reserveCapacity(capacity)
+    }
+
+    /// A writer that appends to `bytes`.
+    init(appendingTo bytes: [UInt8]) {
+        self.bytes = bytes
     }
 
     mutating func writeUInt8(_ value: UInt8) {
