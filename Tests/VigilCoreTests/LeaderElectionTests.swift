@@ -273,6 +273,52 @@ struct ClusterElectionTests {
         }
     }
 
+    /// Whether `name` may vote now, as its own election view says.
+    func mayVote(_ name: String, _ network: MiniNetwork) -> Bool {
+        var node = network.nodes[name]!
+        return node.electionView().canVote
+    }
+
+    @Test func aNewcomerOrARestartedNodeVotesALeaseAfterItJoined() {
+        let names = Array(self.names.prefix(5))
+        let lease = Configuration.lan.election.leaseDuration
+        var network = MiniNetwork(names: names)
+        network.run(until: .zero + .seconds(1))
+        // A fresh cluster: everyone is new, nobody votes yet, so nobody leads.
+        #expect(names.allSatisfy { !self.mayVote($0, network) })
+        #expect(self.leaders(network).isEmpty)
+        network.run(until: .zero + .seconds(10))
+        #expect(names.allSatisfy { self.mayVote($0, network) })
+        #expect(self.leaders(network).count == 1, "leaders: \(self.leaders(network))")
+
+        // A new member joins through node-1: it waits a lease before it votes.
+        let newcomer = "node-9"
+        network.byAddress[Fixture.address(newcomer)] = newcomer
+        network.nodes[newcomer] = Fixture.instance(newcomer, seed: 99)
+        network.carry(network.nodes[newcomer]!.start(joining: [Fixture.address(names[0])], now: network.now), from: newcomer)
+        let joined = network.now
+        network.run(until: joined + .seconds(1))
+        #expect(network.nodes[newcomer]!.members.count == names.count + 1, "it joined")
+        #expect(!self.mayVote(newcomer, network))
+        network.run(until: joined + lease + .seconds(1))
+        #expect(self.mayVote(newcomer, network))
+
+        // A member restarts in its next life. It cannot tell a restart from a whole
+        // cluster coming back at once (every view growing again), so it waits too;
+        // the leader, heard meanwhile, stays.
+        let leader = try! #require(self.leaders(network).first)
+        let restarted = names.last { $0 != leader }!
+        network.nodes[restarted] = Fixture.instance(restarted, seed: 77, incarnation: Incarnation.first(life: 2))
+        network.carry(network.nodes[restarted]!.start(joining: [Fixture.address(names[0])], now: network.now), from: restarted)
+        let back = network.now
+        network.run(until: back + .seconds(1))
+        #expect(!self.mayVote(restarted, network))
+        #expect(network.nodes[restarted]!.leaderStatus.leader == leader)
+        network.run(until: back + lease + .seconds(1))
+        #expect(self.mayVote(restarted, network))
+        #expect(self.leaders(network) == [leader])
+    }
+
     @Test func aCrashedLeaderIsReplacedInAHigherTerm() {
         var network = MiniNetwork(names: self.names)
         network.run(until: .zero + .seconds(10))
