@@ -12,7 +12,9 @@
 /// - **The denominator is the last agreed view**, not who is reachable: failed
 ///   members still count until fenced or gone, so a minority partition can never
 ///   elect a leader. A voter grants only to a candidate that counts the same voters
-///   (same digest), so both count majorities of one set.
+///   (same digest), so both count majorities of one set. Without configured voters,
+///   a member votes only a lease after it joined (`ElectionView.canVote`), so that
+///   the sets of any two candidates hold every member that may vote.
 /// - **Lease.** A voter that granted a vote or heard a heartbeat does not vote for
 ///   anyone else for `leaseDuration` from then. The leader holds its lease while
 ///   more than half of the voters acknowledged a heartbeat it sent less than

@@ -12,10 +12,11 @@ import VigilCore
 ///    quorum denominator (the nodes, less those down in a life recorded fenced), except
 ///    under a lease taken before the cut: within `lease` of the cut's start, of a
 ///    failure the node was certified of before the cut. (A leader cannot know of a cut
-///    sooner than its lease runs out, and no other leader can be elected before.) A fence of a node that is live (see `HATrace.Kind.fenceOrdered`) and was
-///    not cut off on a minority side in that life (by a cut that began before the
-///    order; a node certified then stays failed until it restarts) is a
-///    `liveNodeFenced` violation, and the node is counted in `fencesOfLiveNodes`.
+///    sooner than its lease runs out, and no other leader can be elected before.)
+///    A fence of a node that is live (see `HATrace.Kind.fenceOrdered`) and was not cut
+///    off on a minority side in that life (by a cut that began before the order; a
+///    node certified then stays failed until it restarts) is a `liveNodeFenced`
+///    violation, and the node is counted in `fencesOfLiveNodes`.
 /// 3. **Recovery after the fence**: a recovery of a life is ordered only after a BMC
 ///    powered that life off.
 /// 4. **Exactly once.** A leader never orders a fence of a life it knows is fenced
