@@ -27,6 +27,20 @@ import VigilSim
         return trace
     }
 
+    /// n0 (leading term 1) certifies `target` (life 1) at `second`, fences it a second
+    /// later, the BMC powers it off two seconds after that, and the cloud takes its
+    /// recovery a second later still.
+    static func fencedAndRecovered(_ target: Int, certifiedAt second: Int, live: Bool) -> [HATrace.Event] {
+        [
+            .init(at: at(second), .certified(node: 0, subject: target, life: 1, validVotes: 3)),
+            .init(at: at(second + 1), .fenceOrdered(by: 0, target: target, life: 1, term: 1, targetLive: live)),
+            .init(at: at(second + 3), .poweredOff(target: target, life: 1)),
+            .init(at: at(second + 3), .fenceRecorded(by: 0, target: target, life: 1, term: 1)),
+            .init(at: at(second + 3), .recoveryOrdered(by: 0, target: target, life: 1, term: 1)),
+            .init(at: at(second + 4), .recoveryReceived(target: target, life: 1)),
+        ]
+    }
+
     static func kinds(_ trace: HATrace) -> [HAInvariants.Kind] {
         HAInvariants.check(trace, settle: .seconds(40)).violations.map(\.kind)
     }
@@ -112,21 +126,9 @@ import VigilSim
         // n1 are cut off from n2 and the two dead nodes. Two of the three voters left are
         // a majority: n0 may fence n2, which is cut off alone.
         var trace = Self.goodTrace()
-        trace.events += [
-            .init(at: Self.at(20), .crashed(node: 3, life: 1)),
-            .init(at: Self.at(23), .certified(node: 0, subject: 3, life: 1, validVotes: 3)),
-            .init(at: Self.at(24), .fenceOrdered(by: 0, target: 3, life: 1, term: 1, targetLive: false)),
-            .init(at: Self.at(26), .poweredOff(target: 3, life: 1)),
-            .init(at: Self.at(26), .fenceRecorded(by: 0, target: 3, life: 1, term: 1)),
-            .init(at: Self.at(26), .recoveryOrdered(by: 0, target: 3, life: 1, term: 1)),
-            .init(at: Self.at(27), .recoveryReceived(target: 3, life: 1)),
-            .init(at: Self.at(35), .certified(node: 0, subject: 2, life: 1, validVotes: 2)),
-            .init(at: Self.at(36), .fenceOrdered(by: 0, target: 2, life: 1, term: 1, targetLive: true)),
-            .init(at: Self.at(38), .poweredOff(target: 2, life: 1)),
-            .init(at: Self.at(38), .fenceRecorded(by: 0, target: 2, life: 1, term: 1)),
-            .init(at: Self.at(38), .recoveryOrdered(by: 0, target: 2, life: 1, term: 1)),
-            .init(at: Self.at(39), .recoveryReceived(target: 2, life: 1)),
-        ]
+        trace.events.append(.init(at: Self.at(20), .crashed(node: 3, life: 1)))
+        trace.events += Self.fencedAndRecovered(3, certifiedAt: 23, live: false)
+        trace.events += Self.fencedAndRecovered(2, certifiedAt: 35, live: true)
         trace.partitions = [HATrace.Partition(
             group: [true, true, false, false, false], from: Self.at(30), healedAt: Self.at(60), graceUntil: Self.at(70))]
         #expect(Self.kinds(trace).isEmpty, "\(Self.kinds(trace))")
