@@ -107,7 +107,9 @@ struct Agent: AsyncParsableCommand {
                 keyring: starting.keyring, logger: logger)
             var instance = Instance(
                 name: settings.name, address: transport.advertisedAddress, tags: settings.tags, identity: identity,
-                incarnation: Incarnation.first(life: life), configuration: settings.protocolConfiguration,
+                incarnation: Incarnation.first(life: life),
+                configuration: settings.protocolConfiguration.reservingEnvelope(
+                    advertisedHost: transport.advertisedAddress.host),
                 rng: DeterministicRNG(seed: SecureRandom.uint64()), election: try dataDirectory.loadElection())
             if let record = starting.record {
                 instance.restoreKeyring(record)

@@ -123,6 +123,40 @@ private func receiveBufferMayGrow(to bytes: Int) -> Bool {
         #expect(opened.advertised == advertisedA)
     }
 
+    /// A packet of `size` encoded bytes: suspicions, the last one padded to fit.
+    static func packet(encodedSize size: Int) -> Packet {
+        func suspicion(_ i: Int, pad: Int) -> Update {
+            .suspect(Suspicion(subject: String(repeating: "s", count: pad), incarnation: 1, observer: "o\(i)"))
+        }
+        var packet = Packet(sender: "n1", message: .gossip)
+        while packet.encodedSize + 100 < size { packet.gossip.append(suspicion(packet.gossip.count, pad: 40)) }
+        var pad = 40
+        while packet.encodedSize < size {
+            pad += 1
+            packet.gossip[packet.gossip.count - 1] = suspicion(packet.gossip.count - 1, pad: pad)
+        }
+        return packet
+    }
+
+    @Test func aPacketFilledToTheEnginesBudgetStaysWithinTheMTUOnceSealed() throws {
+        let clock = TestClock()
+        let keyring = Keyring(primary: keyA)
+        let longHost = Address(host: String(repeating: "h", count: 255), port: 7946)
+        let mtu = Configuration.lan.gossip.mtu
+        for advertised in [advertisedA, longHost] {
+            let configuration = Configuration.lan.reservingEnvelope(advertisedHost: advertised.host)
+            // The engine fills a datagram up to `mtu - sealOverhead` bytes of packet.
+            let packet = Self.packet(encodedSize: mtu - configuration.gossip.sealOverhead)
+            #expect(packet.encodedSize == mtu - configuration.gossip.sealOverhead)
+            let sealed = sealer(keyring, clock: clock).seal(packet, advertised: advertised)
+            #expect(sealed.count == mtu, "advertising \(advertised.host.utf8.count) bytes of host")
+        }
+        // The presets' 48 bytes alone: a full packet from the long host is 264 bytes over.
+        let unreserved = Self.packet(encodedSize: mtu - Configuration.lan.gossip.sealOverhead)
+        let sealed = sealer(keyring, clock: clock).seal(unreserved, advertised: longHost)
+        #expect(sealed.count == mtu + Keyring.overhead + SealedEnvelope.fixedPlaintextBytes + 255 - 48)
+    }
+
     @Test func envelopePlaintextLayout() throws {
         let envelope = SealedEnvelope(
             packet: ping, advertised: Address(host: "h1", port: 0x1F9A), timestamp: 0x0102_0304_0506_0708)

@@ -38,6 +38,13 @@ public struct SealedEnvelope: Equatable, Sendable {
     /// Longest advertised host, in UTF-8 bytes (1-byte length).
     static let maxHostBytes = 255
 
+    /// Bytes a sealed datagram carries besides its packet, for a sender that
+    /// advertises `host`: the keyring's seal (version, key id, nonce, tag) and this
+    /// envelope's plaintext header (version, time, host, port).
+    public static func datagramOverhead(advertisedHost host: String) -> Int {
+        Keyring.overhead + Self.fixedPlaintextBytes + host.utf8.count
+    }
+
     public var packet: Packet
     /// The sender's gossip address as it advertises it.
     public var advertised: Address
@@ -166,5 +173,19 @@ struct Nonce: Hashable, Sendable {
         self.high = word(range.lowerBound)
         self.middle = word(range.lowerBound + 8)
         self.low = word(range.lowerBound + 16)
+    }
+}
+
+extension Configuration {
+    /// This configuration with `gossip.sealOverhead` raised, if need be, to what this
+    /// agent's envelope really adds around a packet (``SealedEnvelope/datagramOverhead(advertisedHost:)``),
+    /// so that a datagram the engine fills to `gossip.mtu` stays within it once sealed:
+    /// the presets' 48 bytes cover the seal but not the envelope's header, and a long
+    /// advertised host name would otherwise push a full packet past the path MTU.
+    public func reservingEnvelope(advertisedHost host: String) -> Configuration {
+        var configuration = self
+        configuration.gossip.sealOverhead = max(
+            configuration.gossip.sealOverhead, SealedEnvelope.datagramOverhead(advertisedHost: host))
+        return configuration
     }
 }
