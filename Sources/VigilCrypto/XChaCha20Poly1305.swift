@@ -9,30 +9,12 @@ enum XChaCha20Poly1305 {
     static let nonceByteCount = Int(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)  // 24
     static let tagByteCount = Int(crypto_aead_xchacha20poly1305_ietf_ABYTES)  // 16
 
-    /// Encrypts `plaintext` and appends `ciphertext ‖ tag` to `output`.
+    /// Encrypts `plaintext` into `output`, which must hold exactly `plaintext.count +
+    /// tagByteCount` bytes: `ciphertext ‖ tag`.
     /// - Parameters:
     ///   - key: exactly `keyByteCount` bytes.
     ///   - nonce: exactly `nonceByteCount` bytes; never reuse one under the same key.
     ///   - associatedData: authenticated but not encrypted.
-    static func seal(
-        _ plaintext: UnsafeBufferPointer<UInt8>,
-        associatedData: UnsafeBufferPointer<UInt8>,
-        nonce: UnsafeBufferPointer<UInt8>,
-        key: UnsafeBufferPointer<UInt8>,
-        appendingTo output: inout [UInt8]
-    ) {
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: plaintext.count + Self.tagByteCount))
-        output.withUnsafeMutableBytes { out in
-            Self.seal(
-                UnsafeRawBufferPointer(plaintext), associatedData: UnsafeRawBufferPointer(associatedData),
-                nonce: UnsafeRawBufferPointer(nonce), key: UnsafeRawBufferPointer(key),
-                into: UnsafeMutableRawBufferPointer(rebasing: out[start...]))
-        }
-    }
-
-    /// Encrypts `plaintext` into `output`, which must hold exactly `plaintext.count +
-    /// tagByteCount` bytes: `ciphertext ‖ tag`.
     static func seal(
         _ plaintext: UnsafeRawBufferPointer,
         associatedData: UnsafeRawBufferPointer,
@@ -58,18 +40,6 @@ enum XChaCha20Poly1305 {
     /// Decrypts and verifies `ciphertext ‖ tag`.
     /// - Returns: the plaintext, or `nil` if the input is shorter than a tag or the tag
     ///   does not verify under `key`, `nonce` and `associatedData`.
-    static func open(
-        _ sealed: UnsafeBufferPointer<UInt8>,
-        associatedData: UnsafeBufferPointer<UInt8>,
-        nonce: UnsafeBufferPointer<UInt8>,
-        key: UnsafeBufferPointer<UInt8>
-    ) -> [UInt8]? {
-        Self.open(
-            UnsafeRawBufferPointer(sealed), associatedData: UnsafeRawBufferPointer(associatedData),
-            nonce: UnsafeRawBufferPointer(nonce), key: UnsafeRawBufferPointer(key))
-    }
-
-    /// ``open(_:associatedData:nonce:key:)-(UnsafeBufferPointer<UInt8>,_,_,_)`` of raw bytes.
     static func open(
         _ sealed: UnsafeRawBufferPointer,
         associatedData: UnsafeRawBufferPointer,

@@ -17,27 +17,34 @@ import Testing
             + "21f9664c97637da9768812f615c68b13b52e")
     let tag = [UInt8](hex: "c0875924c1c7987947deafd8780acf49")
 
-    @Test func sealMatchesTheXChaChaDraftTestVector() {
-        var sealed: [UInt8] = []
-        self.plaintext.withUnsafeBufferPointer { plaintext in
-            self.associatedData.withUnsafeBufferPointer { ad in
-                self.nonce.withUnsafeBufferPointer { nonce in
-                    self.key.withUnsafeBufferPointer { key in
-                        XChaCha20Poly1305.seal(
-                            plaintext, associatedData: ad, nonce: nonce, key: key, appendingTo: &sealed)
+    /// `ciphertext ‖ tag` of `plaintext`.
+    static func seal(_ plaintext: [UInt8], associatedData: [UInt8], nonce: [UInt8], key: [UInt8]) -> [UInt8] {
+        var sealed = [UInt8](repeating: 0, count: plaintext.count + XChaCha20Poly1305.tagByteCount)
+        sealed.withUnsafeMutableBytes { sealed in
+            plaintext.withUnsafeBytes { plaintext in
+                associatedData.withUnsafeBytes { ad in
+                    nonce.withUnsafeBytes { nonce in
+                        key.withUnsafeBytes { key in
+                            XChaCha20Poly1305.seal(plaintext, associatedData: ad, nonce: nonce, key: key, into: sealed)
+                        }
                     }
                 }
             }
         }
+        return sealed
+    }
+
+    @Test func sealMatchesTheXChaChaDraftTestVector() {
+        let sealed = Self.seal(self.plaintext, associatedData: self.associatedData, nonce: self.nonce, key: self.key)
         #expect(sealed == self.ciphertext + self.tag)
     }
 
     @Test func openMatchesTheXChaChaDraftTestVector() {
         let sealed = self.ciphertext + self.tag
-        let opened = sealed.withUnsafeBufferPointer { sealed in
-            self.associatedData.withUnsafeBufferPointer { ad in
-                self.nonce.withUnsafeBufferPointer { nonce in
-                    self.key.withUnsafeBufferPointer { key in
+        let opened = sealed.withUnsafeBytes { sealed in
+            self.associatedData.withUnsafeBytes { ad in
+                self.nonce.withUnsafeBytes { nonce in
+                    self.key.withUnsafeBytes { key in
                         XChaCha20Poly1305.open(sealed, associatedData: ad, nonce: nonce, key: key)
                     }
                 }
@@ -57,17 +64,7 @@ import Testing
         #expect(Array(sealed[0..<5]) == header)
         #expect(Array(sealed[5..<29]) == self.nonce)
 
-        var expectedBody: [UInt8] = []
-        self.plaintext.withUnsafeBufferPointer { plaintext in
-            header.withUnsafeBufferPointer { ad in
-                self.nonce.withUnsafeBufferPointer { nonce in
-                    self.key.withUnsafeBufferPointer { key in
-                        XChaCha20Poly1305.seal(
-                            plaintext, associatedData: ad, nonce: nonce, key: key, appendingTo: &expectedBody)
-                    }
-                }
-            }
-        }
+        let expectedBody = Self.seal(self.plaintext, associatedData: header, nonce: self.nonce, key: self.key)
         #expect(Array(sealed[29...]) == expectedBody)
         #expect(try keyring.open(sealed) == self.plaintext)
     }

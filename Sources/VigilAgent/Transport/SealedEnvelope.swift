@@ -83,18 +83,13 @@ public struct SealedEnvelope: Equatable, Sendable {
     /// ``init(plaintext:)-([UInt8])`` of bytes the caller holds.
     init(plaintext bytes: UnsafeRawBufferPointer) throws(EnvelopeError) {
         guard bytes.count >= Self.fixedPlaintextBytes, bytes[0] == Self.version else { throw .malformed(nil) }
-        var timestamp: UInt64 = 0
-        for index in 1..<9 {
-            timestamp = timestamp << 8 | UInt64(bytes[index])
-        }
+        let timestamp = bigEndianUInt64(bytes, at: 1)
         let hostCount = Int(bytes[9])
         let hostEnd = 10 + hostCount
         guard bytes.count >= hostEnd + 2 else { throw .malformed(nil) }
-        let hostBytes = UnsafeRawBufferPointer(rebasing: bytes[10..<hostEnd])
-        // `String(validating:)` is generic, and looked its type up at run time for every
-        // packet; decoding is not, and what it repaired differs from the bytes.
-        var host = String(decoding: hostBytes, as: UTF8.self)
-        guard host.withUTF8({ $0.elementsEqual(hostBytes) }) else { throw .malformed(nil) }
+        guard let host = String(exactUTF8: UnsafeRawBufferPointer(rebasing: bytes[10..<hostEnd])) else {
+            throw .malformed(nil)
+        }
         let port = UInt16(bytes[hostEnd]) << 8 | UInt16(bytes[hostEnd + 1])
         let packet: Packet
         do {
@@ -163,17 +158,15 @@ struct Nonce: Hashable, Sendable {
     init?(sealed: UnsafeRawBufferPointer) {
         let range = SealedEnvelope.nonceRange
         guard sealed.count >= range.upperBound else { return nil }
-        func word(_ start: Int) -> UInt64 {
-            var word: UInt64 = 0
-            for index in start..<start + 8 {
-                word = word << 8 | UInt64(sealed[index])
-            }
-            return word
-        }
-        self.high = word(range.lowerBound)
-        self.middle = word(range.lowerBound + 8)
-        self.low = word(range.lowerBound + 16)
+        self.high = bigEndianUInt64(sealed, at: range.lowerBound)
+        self.middle = bigEndianUInt64(sealed, at: range.lowerBound + 8)
+        self.low = bigEndianUInt64(sealed, at: range.lowerBound + 16)
     }
+}
+
+/// The 8 bytes of `bytes` from `start`, big-endian (the caller checked they are there).
+private func bigEndianUInt64(_ bytes: UnsafeRawBufferPointer, at start: Int) -> UInt64 {
+    UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self))
 }
 
 extension Configuration {

@@ -63,18 +63,8 @@ struct WireReader {
         let length = Int(try self.readUInt8())
         guard length > 0 else { return "" }
         try self.require(length)
-        // `require` passed with length > 0, so the buffer is non-empty and has a base.
-        // Bytes read from the network are plain bytes: viewing them as `UInt8` is what
-        // `UnsafeRawBufferPointer`'s own `withContiguousStorageIfAvailable` does.
-        let start = self.buffer.baseAddress!.advanced(by: self.offset).assumingMemoryBound(to: UInt8.self)
-        let bytes = UnsafeBufferPointer(start: start, count: length)
-        // Not `String(validating:as:)`: it is generic, and looked its types up at run
-        // time for every string of every packet. Decoding repairs invalid UTF-8, so
-        // the bytes were valid exactly when the string's UTF-8 is the same bytes.
-        var string = String(decoding: bytes, as: UTF8.self)
-        guard string.withUTF8({ $0.elementsEqual(bytes) }) else {
-            throw .invalidUTF8
-        }
+        let bytes = UnsafeRawBufferPointer(rebasing: self.buffer[self.offset..<self.offset + length])
+        guard let string = String(exactUTF8: bytes) else { throw .invalidUTF8 }
         self.offset += length
         return string
     }

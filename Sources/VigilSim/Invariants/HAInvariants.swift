@@ -126,10 +126,11 @@ public enum HAInvariants {
             }
         }
         func updateMajority(at now: Instant) {
+            let out = uncounted()
             var denominator = count
             var able = 0
             for node in 0..<count {
-                if !running[node], let life = openLife[node], fencedBy[Life(node: node, life: life)] != nil {
+                if out[node] {
                     denominator -= 1
                 } else if running[node] && !declared[node] {
                     able += 1
